@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Flare.Native;
+
+/// <summary>
+/// Makes TorchSharp's native library loadable before the first tensor is created.
+/// TorchSharp 0.107's glue library (libLibTorchSharp.so) was linked by GCC 13 and requires the
+/// symbol version GLIBCXX_3.4.32, which GCC 12's libstdc++ (Debian 12) lacks. The only symbol
+/// carrying that version is an iostream start-up marker that is never relocated, so marking the
+/// requirement weak in the copy the application loads is enough; newer systems are left alone.
+/// </summary>
+public static class TorchRuntime
+{
+    private const string Gcc13Version = "GLIBCXX_3.4.32";
+    private const string GlueLibrary = "libLibTorchSharp.so";
+    private static readonly Lock Gate = new();
+    private static bool loaded;
+
+    /// <summary>Loads libtorch, patching the glue library first where this system needs it.</summary>
+    public static void EnsureLoaded()
+    {
+        lock (Gate)
+        {
+            if (loaded) return;
+            if (OperatingSystem.IsLinux() && !SystemLibStdCxxDefines(Gcc13Version))
+                PatchGlueLibraries();
+            try
+            {
+                torch.InitializeDeviceType(DeviceType.CPU);
+                using var probe = torch.ones(1);
+            }
+            catch (Exception e) when (e is not FlareException)
+            {
+                throw new FlareException($"TorchSharp could not load libtorch: {FirstLine(e.Message)}", e);
+            }
+            loaded = true;
+        }
+    }
+
+    private static bool SystemLibStdCxxDefines(string version)
+    {
+        var path = LoadedLibStdCxxPath();
+        return path is null || ElfVersionNeeds.DefinedVersions(path).Contains(version);
+    }
+
+    // The path the dynamic loader resolves for libstdc++.so.6, read back from this process's maps.
+    private static string? LoadedLibStdCxxPath()
+    {
+        if (!NativeLibrary.TryLoad("libstdc++.so.6", out _)) return null;
+        return File.ReadLines("/proc/self/maps")
+            .Select(line => line.IndexOf('/') is var slash and >= 0 ? line[slash..] : "")
+            .FirstOrDefault(path => Path.GetFileName(path).StartsWith("libstdc++.so", StringComparison.Ordinal));
+    }
+
+    private static void PatchGlueLibraries()
+    {
+        var copies = NativeSearchDirectories()
+            .Select(directory => Path.Combine(directory, GlueLibrary))
+            .Where(File.Exists)
+            .Distinct()
+            .ToList();
+        if (copies.Count == 0)
+            throw new FlareException($"TorchSharp's {GlueLibrary} was not found next to the application; was the TorchSharp-cpu package restored?");
+        foreach (var copy in copies)
+        {
+            try
+            {
+                ElfVersionNeeds.MarkRequirementWeak(copy, Gcc13Version);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new FlareException($"{copy} needs a one-time patch for this system's libstdc++ (it lacks {Gcc13Version}) but is not writable; run Flare once as a user who can write it");
+            }
+        }
+    }
+
+    // The directories the .NET host probes for native libraries (from the application's deps.json),
+    // plus the folder TorchSharp falls back to when it copies its natives next to its assembly.
+    private static IEnumerable<string> NativeSearchDirectories()
+    {
+        var probed = (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        var torchDirectory = Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory;
+        return probed.Concat([
+            torchDirectory,
+            Path.Combine(torchDirectory, "runtimes", "linux-x64", "native"),
+            Path.Combine(torchDirectory, "cpu"),
+        ]);
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+}
