@@ -1,4 +1,18 @@
-using TorchSharp;
-Flare.Native.TorchRuntime.EnsureLoaded();
-var t = torch.ones(3, 3);
-Console.WriteLine(t.sum().item<float>());
+using System.CommandLine;
+using Flare.Cli.Commands;
+
+var root = new RootCommand("Flare: find and remove backdoor-poisoned samples from image training sets (FLARE, Hou et al., IEEE TIFS 2025)")
+{
+    TrainCommand.Create(),
+    EvalCommand.Create(),
+    BenchCommand.Create(),
+};
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // One line, no usage dump: the user asked for something specific.
+    var command = parse.CommandResult.Command == root ? "flare" : $"flare {parse.CommandResult.Command.Name}";
+    Console.Error.WriteLine($"flare: error: {parse.Errors[0].Message} (see '{command} --help')");
+    return 2;
+}
+return parse.Invoke();

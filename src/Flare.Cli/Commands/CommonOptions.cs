@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Flare.Data;
+using Flare.Progress;
+
+namespace Flare.Cli.Commands;
+
+/// <summary>Options several commands share, declared once so names and help stay consistent.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> RequiredPath(string name, string description) =>
+        new(name) { Description = description, Required = true };
+
+    public static Option<bool> Json() =>
+        new("--json") { Description = "Print one JSON object on standard output instead of text" };
+
+    public static Option<ulong> Seed(ulong defaultValue = 0) =>
+        new("--seed") { Description = "Seed for every random step", DefaultValueFactory = _ => defaultValue };
+
+    public static Option<int?> Limit() =>
+        new("--limit") { Description = "Use a deterministic class-balanced subset of N images" };
+
+    /// <summary>Reads an image folder (or CIFAR binary batches) with a progress stage.</summary>
+    public static ImageSet LoadImages(IProgressSink progress, string path, int? limit, string what)
+    {
+        var total = EstimateCount(path, limit);
+        using var stage = progress.Begin($"reading {what}", total);
+        var last = 0;
+        var images = ImageSource.Load(path, limit, new Progress<int>(done =>
+        {
+            var step = Math.Max(0, done - Interlocked.Exchange(ref last, done));
+            stage.Advance(step);
+        }));
+        return images;
+    }
+
+    private static long EstimateCount(string path, int? limit)
+    {
+        if (!Directory.Exists(path)) return 1;
+        var count = Directory.EnumerateDirectories(path).Sum(d => (long)Directory.EnumerateFiles(d).Count());
+        return limit is { } n ? Math.Min(n, count) : Math.Max(count, 1);
+    }
+}

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using Flare.Cli.Terminal;
+using Flare.Data;
+using Flare.Models;
+using Flare.Training;
+
+namespace Flare.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.RequiredPath("--data", "Training images: a folder with one sub-folder per class, or CIFAR-10 binary batches");
+        var test = new Option<string?>("--test") { Description = "Test images (same classes) to report accuracy on after training" };
+        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
+        var width = new Option<int?>("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 30 };
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => 0.1 };
+        var augment = new Option<string>("--augment") { Description = "Augmentation: none, flip, crop-flip", DefaultValueFactory = _ => "crop-flip" };
+        var seed = CommonOptions.Seed();
+        var limit = CommonOptions.Limit();
+        var output = CommonOptions.RequiredPath("--out", "Checkpoint file to write");
+        var json = CommonOptions.Json();
+        var command = new Command("train", "Train a classifier on an image folder and save a checkpoint")
+        {
+            data, test, model, width, epochs, batch, lr, augment, seed, limit, output, json,
+        };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var options = new TrainingOptions
+            {
+                Model = parse.GetValue(model)!,
+                Width = parse.GetValue(width),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Augmentation = AugmentationNames.Parse(parse.GetValue(augment)!),
+                Seed = parse.GetValue(seed),
+            };
+            options.Validate();
+            var outputPath = parse.GetValue(output)!;
+            var outputFolder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
+            if (!Directory.Exists(outputFolder)) throw new FlareException($"--out: folder {outputFolder} does not exist");
+            if (Directory.Exists(outputPath)) throw new FlareException($"--out: {outputPath} is a folder, expected a checkpoint file name");
+            var dataPath = parse.GetValue(data)!;
+            var testPath = parse.GetValue(test);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+
+            var (result, testAccuracy) = ProgressDisplay.Run(progress =>
+            {
+                var train = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "training images");
+                ImageSet? testImages = null;
+                if (testPath is not null)
+                {
+                    testImages = CommonOptions.LoadImages(progress, testPath, null, "test images");
+                    if (!testImages.ClassNames.SequenceEqual(train.ClassNames))
+                        throw new FlareException($"{testPath}: test classes [{string.Join(", ", testImages.ClassNames)}] differ from the training classes [{string.Join(", ", train.ClassNames)}]");
+                    if (testImages.Height != train.Height || testImages.Width != train.Width)
+                        throw new FlareException($"{testPath}: test images are {testImages.Width}x{testImages.Height}, training images {train.Width}x{train.Height}");
+                }
+                var trained = Trainer.Train(train, options, progress, Path.GetFullPath(dataPath));
+                double? accuracy = null;
+                if (testImages is not null)
+                {
+                    var predictions = Evaluator.Predict(trained.Model, testImages, trained.Metadata.Normalization, progress, "testing");
+                    accuracy = Evaluator.Accuracy(predictions, testImages.Labels);
+                }
+                return (trained, accuracy);
+            });
+            var metadata = result.Metadata with { TestAccuracy = testAccuracy };
+            Checkpoint.Save(outputPath, result.Model, metadata);
+            var last = result.History[^1];
+            var summary = new
+            {
+                Checkpoint = Path.GetFullPath(outputPath),
+                metadata.Architecture,
+                metadata.Width,
+                metadata.Epochs,
+                TrainSamples = metadata.TrainingSamples,
+                TrainAccuracy = last.Accuracy,
+                TrainLoss = last.Loss,
+                TestAccuracy = testAccuracy,
+                TrainImagesPerSecond = result.History.Average(h => h.ImagesPerSecond),
+                Seconds = clock.Elapsed.TotalSeconds,
+            };
+            if (parse.GetValue(json)) CommandOutput.WriteJson(summary);
+            else
+            {
+                Console.WriteLine($"checkpoint      {summary.Checkpoint}");
+                Console.WriteLine($"model           {metadata.Architecture} width {metadata.Width}, {metadata.Epochs} epochs, {metadata.TrainingSamples} images, {metadata.Augmentation}");
+                Console.WriteLine($"train accuracy  {CommandOutput.Percent(last.Accuracy)} (loss {last.Loss:F3}, last epoch)");
+                if (testAccuracy is { } a) Console.WriteLine($"test accuracy   {CommandOutput.Percent(a)}");
+                Console.WriteLine($"time            {clock.Elapsed:hh\\:mm\\:ss} ({summary.TrainImagesPerSecond:F0} images/s)");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

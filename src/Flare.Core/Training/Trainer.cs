@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Flare.Data;
+using Flare.Models;
+using Flare.Native;
+using Flare.Progress;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Flare.Training;
+
+public sealed record EpochSummary(int Epoch, double Loss, double Accuracy, double ImagesPerSecond, double Seconds);
+
+public sealed record TrainingResult(ImageClassifier Model, ModelMetadata Metadata, IReadOnlyList<EpochSummary> History);
+
+/// <summary>Trains a classifier on an image set with the configured recipe; deterministic for a seed.</summary>
+public static class Trainer
+{
+    public static TrainingResult Train(ImageSet train, TrainingOptions options, IProgressSink progress, string? trainingDataLabel = null)
+    {
+        options.Validate();
+        if (train.ClassNames.Count < 2) throw new FlareException("training needs at least 2 classes");
+        TorchRuntime.EnsureLoaded();
+        var spec = ModelRegistry.Get(options.Model);
+        var width = options.Width ?? spec.DefaultWidth;
+
+        torch.manual_seed((long)(options.Seed & long.MaxValue));
+        var model = spec.Create(width, train.ClassNames.Count);
+        var normalization = Normalization.FromImages(train);
+        var assembler = new BatchAssembler(train, normalization);
+        var batchSize = Math.Min(options.BatchSize, train.Count);
+        var stepsPerEpoch = (train.Count + batchSize - 1) / batchSize;
+
+        using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum,
+            weight_decay: options.WeightDecay);
+        var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs * stepsPerEpoch);
+
+        var history = new List<EpochSummary>();
+        var buffer = new float[batchSize * assembler.ImageFloats];
+        var labels = new long[batchSize];
+        using var stage = progress.Begin("training", (long)options.Epochs * train.Count);
+        model.train();
+        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            var order = SeededRandom.ForStream(options.Seed, (ulong)epoch * 2).Permutation(train.Count);
+            var augmentRandom = SeededRandom.ForStream(options.Seed, (ulong)epoch * 2 + 1);
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            for (var start = 0; start < train.Count; start += batchSize)
+            {
+                var count = Math.Min(batchSize, train.Count - start);
+                assembler.Fill(order.AsSpan(start, count), buffer, labels, options.Augmentation, augmentRandom);
+                using (var scope = NewDisposeScope())
+                {
+                    var input = torch.tensor(buffer.AsSpan(0, count * assembler.ImageFloats).ToArray(), [count, ImageSet.Channels, train.Height, train.Width]);
+                    var target = torch.tensor(labels.AsSpan(0, count).ToArray());
+                    var logits = model.call(input);
+                    var loss = nn.functional.cross_entropy(logits, target);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    schedule.step();
+                    lossSum += loss.item<float>() * count;
+                    correct += logits.argmax(1).eq(target).sum().item<long>();
+                }
+                seen += count;
+                var rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                stage.Advance(count, $"epoch {epoch}/{options.Epochs} loss {lossSum / seen:F3} acc {(double)correct / seen:F3} {rate:F0} img/s");
+            }
+            if (double.IsNaN(lossSum)) throw new FlareException($"training diverged (loss is NaN) in epoch {epoch}; try a lower --lr");
+            history.Add(new EpochSummary(epoch, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds));
+        }
+        model.eval();
+
+        var metadata = new ModelMetadata
+        {
+            Architecture = spec.Name,
+            Width = width,
+            ClassNames = train.ClassNames.ToArray(),
+            ImageHeight = train.Height,
+            ImageWidth = train.Width,
+            Mean = normalization.Mean,
+            Std = normalization.Std,
+            Epochs = options.Epochs,
+            BatchSize = options.BatchSize,
+            LearningRate = options.LearningRate,
+            Augmentation = options.Augmentation.ToName(),
+            Seed = options.Seed,
+            TrainingDataHash = train.ContentHash(),
+            TrainingSamples = train.Count,
+            TrainingData = trainingDataLabel,
+            TrainAccuracy = history[^1].Accuracy,
+        };
+        return new TrainingResult(model, metadata, history);
+    }
+}

@@ -1,0 +1,29 @@
+using Flare.Models;
+
+namespace Flare.Training;
+
+/// <summary>The training recipe: SGD with momentum, weight decay and a cosine learning-rate schedule.</summary>
+public sealed record TrainingOptions
+{
+    public string Model { get; init; } = ModelRegistry.DefaultName;
+
+    /// <summary>Null: the architecture's default width.</summary>
+    public int? Width { get; init; }
+
+    public int Epochs { get; init; } = 30;
+    public int BatchSize { get; init; } = 128;
+    public double LearningRate { get; init; } = 0.1;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    public Augmentation Augmentation { get; init; } = Augmentation.CropFlip;
+    public ulong Seed { get; init; }
+
+    public void Validate()
+    {
+        if (Epochs <= 0) throw new FlareException($"--epochs must be positive, got {Epochs}");
+        if (BatchSize <= 0) throw new FlareException($"--batch must be positive, got {BatchSize}");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new FlareException($"--lr must be a positive number, got {LearningRate}");
+        if (Width is <= 0) throw new FlareException($"--width must be positive, got {Width}");
+        ModelRegistry.Get(Model);
+    }
+}
