@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Flare.Manifold;
+using Flare.Manifold.Bench;
+using Flare.Manifold.Clustering;
+using Flare.Manifold.Embedding;
+using Flare.Manifold.Metrics;
+using Flare.Manifold.Neighbors;
+
+// Usage: bench [umap|hdbscan|knn] [rows] [columns] [--method auto|exact|nndescent] [--save-embedding path]
+string command = args.Length > 0 ? args[0] : "umap";
+int rows = args.Length > 1 && int.TryParse(args[1], out int r) ? r : 50_000;
+int columns = args.Length > 2 && int.TryParse(args[2], out int c) ? c : 20;
+string Option(string name, string fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+}
+
+var method = Enum.Parse<NeighborMethod>(Option("--method", "Auto"), ignoreCase: true);
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
+var (data, _) = BenchData.Mixture(rows, columns, 15, 20250101);
+
+switch (command)
+{
+    case "knn":
+    {
+        int k = int.Parse(Option("--k", "40"));
+        var clock = Stopwatch.StartNew();
+        var exact = ExactNeighbors.Compute(data, k);
+        Console.WriteLine($"exact: {clock.Elapsed.TotalSeconds:F2} s");
+        clock.Restart();
+        var approximate = NNDescent.Compute(data, k);
+        Console.WriteLine($"nn-descent: {clock.Elapsed.TotalSeconds:F2} s, recall {approximate.RecallAgainst(exact):F4}");
+        break;
+    }
+
+    case "umap":
+    {
+        var options = new UmapOptions { NeighborCount = 40, MinDist = 0.0, Components = 2, Seed = 42, NeighborMethod = method };
+        var clock = new StageClock();
+        var total = Stopwatch.StartNew();
+        var embedding = new Umap(options).Fit(data, clock);
+        total.Stop();
+        foreach (var (stage, seconds) in clock.Durations())
+        {
+            Console.WriteLine($"  {stage}: {seconds:F2} s");
+        }
+
+        Console.WriteLine($"umap {rows} x {columns} ({method}): {total.Elapsed.TotalSeconds:F2} s, peak working set {PeakMegabytes()} MB");
+        var sample = new RandomSample(5_000, rows, 7).Indices;
+        double trust = Trustworthiness.Compute(data.TakeRows(sample), embedding.TakeRows(sample), 10);
+        Console.WriteLine($"trustworthiness@10 on a 5,000-point subsample: {trust:F4}");
+        string save = Option("--save-embedding", "");
+        if (save.Length > 0)
+        {
+            Npy.Write(save, embedding);
+        }
+
+        break;
+    }
+
+    case "hdbscan":
+    {
+        string input = Option("--embedding", "");
+        var points = input.Length > 0 ? Npy.ReadMatrix(input) : data;
+        var options = new HdbscanOptions { MinClusterSize = int.Parse(Option("--min-cluster-size", "100")) };
+        var hdbscan = new Hdbscan(options);
+        hdbscan.Fit(points);
+        var clock = new StageClock();
+        var total = Stopwatch.StartNew();
+        var result = hdbscan.Fit(points, clock);
+        total.Stop();
+        foreach (var (stage, seconds) in clock.Durations())
+        {
+            Console.WriteLine($"  {stage}: {seconds * 1000:F1} ms");
+        }
+
+        Console.WriteLine($"hdbscan {points.Rows} x {points.Columns}: {total.Elapsed.TotalMilliseconds:F0} ms (second run in process), clusters {result.ClusterCount}, noise {result.Labels.Count(l => l < 0)}, peak working set {PeakMegabytes()} MB");
+        break;
+    }
+}
+
+static long PeakMegabytes()
+{
+    foreach (string line in File.ReadLines("/proc/self/status"))
+    {
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+        {
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        }
+    }
+
+    return Process.GetCurrentProcess().PeakWorkingSet64 >> 20;
+}
+
+/// <summary>A seeded subsample without replacement (partial Fisher-Yates), sorted.</summary>
+internal sealed class RandomSample
+{
+    public RandomSample(int count, int population, int seed)
+    {
+        var random = new Random(seed);
+        var all = Enumerable.Range(0, population).ToArray();
+        count = Math.Min(count, population);
+        for (int i = 0; i < count; i++)
+        {
+            int j = random.Next(i, population);
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+
+        Indices = all[..count];
+        Array.Sort(Indices);
+    }
+
+    public int[] Indices { get; }
+}

@@ -1,0 +1,271 @@
+using System.Runtime.CompilerServices;
+using Flare.Manifold.Neighbors;
+
+namespace Flare.Manifold.Clustering;
+
+/// <summary>
+/// Exact minimum spanning tree of mutual reachability by Boruvka rounds over a k-d tree (the approach of hdbscan's
+/// Boruvka and fast_hdbscan): each round finds every component's lightest outgoing edge and merges along them.
+/// A point's search first scans its min_samples neighbours (an edge of weight core(p) cannot be beaten, since every
+/// mutual reachability from p is at least core(p)), then descends the tree pruning nodes that lie wholly in the
+/// point's component, whose box is too far, or whose smallest core distance is too large.
+/// Deterministic in parallel: the per-component bounds a round prunes with are fixed before its searches start,
+/// each point's search is sequential, and results are reduced in point order with ties broken by (point, partner).
+/// All distances are squared inside.
+/// </summary>
+internal static class BoruvkaSpanningTree
+{
+    public static MinimumSpanningTree Compute(DenseMatrix data, CoreDistances core, CancellationToken cancellationToken)
+    {
+        var tree = core.Tree ?? new KdTree(data);
+        int n = data.Rows;
+        var position = new int[n];
+        for (int q = 0; q < n; q++)
+        {
+            position[tree.Order[q]] = q;
+        }
+
+        // Everything below is in tree positions.
+        var coreSquared = new float[n];
+        int k = core.NeighborCount;
+        var neighbors = new int[n * k];
+        for (int q = 0; q < n; q++)
+        {
+            int point = tree.Order[q];
+            coreSquared[q] = core.Distances[point] * core.Distances[point];
+            for (int j = 0; j < k; j++)
+            {
+                neighbors[(q * k) + j] = position[core.Neighbors[(point * k) + j]];
+            }
+        }
+
+        var nodeMinCore = new float[tree.NodeCount];
+        for (int node = tree.NodeCount - 1; node >= 0; node--)
+        {
+            float min = float.PositiveInfinity;
+            for (int i = tree.NodeStart[node]; i < tree.NodeEnd[node]; i++)
+            {
+                min = Math.Min(min, coreSquared[i]);
+            }
+
+            nodeMinCore[node] = min;
+        }
+
+        var state = new Search(tree, coreSquared, neighbors, k, nodeMinCore);
+        var sets = new UnionFind(n);
+        var from = new List<int>(n - 1);
+        var to = new List<int>(n - 1);
+        var weight = new List<float>(n - 1);
+        while (from.Count < n - 1)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            state.UpdateComponents(sets);
+            var chosen = state.LightestEdges(cancellationToken);
+            int added = 0;
+            foreach (var (a, b, w) in chosen)
+            {
+                if (sets.Union(a, b))
+                {
+                    from.Add(tree.Order[a]);
+                    to.Add(tree.Order[b]);
+                    weight.Add(MathF.Sqrt(w));
+                    added++;
+                }
+            }
+
+            if (added == 0)
+            {
+                throw new InvalidOperationException("Boruvka made no progress; the input may contain non-finite values.");
+            }
+        }
+
+        return new MinimumSpanningTree(n, from.ToArray(), to.ToArray(), weight.ToArray());
+    }
+
+    private sealed class Search(KdTree tree, float[] coreSquared, int[] neighbors, int k, float[] nodeMinCore)
+    {
+        private const int Chunk = 512;
+        private readonly int[] _component = new int[tree.Count];
+        private readonly int[] _nodeComponent = new int[tree.NodeCount];
+        private readonly float[] _bestWeight = new float[tree.Count];
+        private readonly int[] _bestPartner = new int[tree.Count];
+
+        public void UpdateComponents(UnionFind sets)
+        {
+            for (int i = 0; i < tree.Count; i++)
+            {
+                _component[i] = sets.Find(i);
+            }
+
+            for (int node = tree.NodeCount - 1; node >= 0; node--)
+            {
+                if (tree.LeftChild[node] < 0)
+                {
+                    int c = _component[tree.NodeStart[node]];
+                    for (int i = tree.NodeStart[node] + 1; i < tree.NodeEnd[node] && c >= 0; i++)
+                    {
+                        c = _component[i] == c ? c : -1;
+                    }
+
+                    _nodeComponent[node] = c;
+                }
+                else
+                {
+                    int l = _nodeComponent[tree.LeftChild[node]];
+                    _nodeComponent[node] = l >= 0 && l == _nodeComponent[tree.RightChild[node]] ? l : -1;
+                }
+            }
+        }
+
+        /// <summary>One Boruvka round: every component's lightest outgoing edge, in component order.</summary>
+        public List<(int A, int B, float Weight)> LightestEdges(CancellationToken cancellationToken)
+        {
+            int n = tree.Count;
+            int chunks = (n + Chunk - 1) / Chunk;
+
+            // Phase 1: neighbour lists give each component an upper bound (often the exact answer).
+            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+            {
+                int end = Math.Min(n, (c + 1) * Chunk);
+                for (int p = c * Chunk; p < end; p++)
+                {
+                    ScanNeighbors(p);
+                }
+            });
+            var componentBound = new Dictionary<int, (float Weight, int A, int B)>();
+            Reduce(componentBound);
+
+            // Phase 2: tree searches, pruned by the frozen component bounds, for points that could still beat them.
+            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+            {
+                var stack = new int[128];
+                int end = Math.Min(n, (c + 1) * Chunk);
+                for (int p = c * Chunk; p < end; p++)
+                {
+                    float bound = componentBound.TryGetValue(_component[p], out var best) ? best.Weight : float.PositiveInfinity;
+                    _bestPartner[p] = -1;
+                    _bestWeight[p] = bound;
+                    if (coreSquared[p] < bound)
+                    {
+                        SearchTree(p, stack);
+                    }
+                }
+            });
+            Reduce(componentBound);
+
+            var edges = new List<(int A, int B, float Weight)>(componentBound.Count);
+            foreach (var component in componentBound.Keys.Order())
+            {
+                var (weight, a, b) = componentBound[component];
+                edges.Add((a, b, weight));
+            }
+
+            return edges;
+        }
+
+        private void Reduce(Dictionary<int, (float Weight, int A, int B)> componentBound)
+        {
+            for (int p = 0; p < tree.Count; p++)
+            {
+                int partner = _bestPartner[p];
+                if (partner < 0)
+                {
+                    continue;
+                }
+
+                int component = _component[p];
+                float w = _bestWeight[p];
+                if (!componentBound.TryGetValue(component, out var current) || w < current.Weight)
+                {
+                    componentBound[component] = (w, p, partner);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ScanNeighbors(int p)
+        {
+            int component = _component[p];
+            float best = float.PositiveInfinity;
+            int partner = -1;
+            for (int j = 1; j < k; j++)
+            {
+                int q = neighbors[(p * k) + j];
+                if (_component[q] == component)
+                {
+                    continue;
+                }
+
+                float d = VectorMath.SquaredDistance(tree.Point(p), tree.Point(q));
+                float reach = Math.Max(d, Math.Max(coreSquared[p], coreSquared[q]));
+                if (reach < best)
+                {
+                    best = reach;
+                    partner = q;
+                }
+            }
+
+            _bestWeight[p] = best;
+            _bestPartner[p] = partner;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void SearchTree(int p, int[] stack)
+        {
+            var point = tree.Point(p);
+            int component = _component[p];
+            float coreP = coreSquared[p];
+            float best = _bestWeight[p];
+            int partner = -1;
+            int top = 0;
+            stack[top++] = 0;
+            while (top > 0)
+            {
+                int node = stack[--top];
+                if (_nodeComponent[node] == component)
+                {
+                    continue;
+                }
+
+                float lower = Math.Max(Math.Max(coreP, nodeMinCore[node]), tree.BoxDistanceSquared(node, point));
+                if (lower >= best)
+                {
+                    continue;
+                }
+
+                if (tree.LeftChild[node] < 0)
+                {
+                    for (int q = tree.NodeStart[node]; q < tree.NodeEnd[node]; q++)
+                    {
+                        if (_component[q] == component || coreSquared[q] >= best)
+                        {
+                            continue;
+                        }
+
+                        float reach = Math.Max(VectorMath.SquaredDistance(point, tree.Point(q)), Math.Max(coreP, coreSquared[q]));
+                        if (reach < best)
+                        {
+                            best = reach;
+                            partner = q;
+                        }
+                    }
+
+                    continue;
+                }
+
+                int near = tree.LeftChild[node];
+                int far = tree.RightChild[node];
+                if (tree.BoxDistanceSquared(far, point) < tree.BoxDistanceSquared(near, point))
+                {
+                    (near, far) = (far, near);
+                }
+
+                stack[top++] = far;
+                stack[top++] = near;
+            }
+
+            _bestWeight[p] = best;
+            _bestPartner[p] = partner;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Flare.Manifold.Neighbors;
+
+/// <summary>
+/// Exact k nearest neighbours by blocked brute force: distances come from |q|^2 + |r|^2 - 2 q.r computed by a
+/// 4 x 16 SIMD micro-kernel over cache-sized tiles of packed reference points, spread over cores by fixed query
+/// chunks (each query always sees the references in the same order, so the result does not depend on threads).
+/// The k survivors are then re-measured directly, so reported distances carry no cancellation error.
+/// </summary>
+public static class ExactNeighbors
+{
+    private const int PanelWidth = 16;
+    private const int QueryBlock = 4;
+    private const int QueryChunk = 64;
+    private const int TileBytes = 160 * 1024;
+
+    public static KnnGraph Compute(
+        DenseMatrix data,
+        int k,
+        DistanceMetric metric = DistanceMetric.Euclidean,
+        IProgress<StageProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        NeighborSearch.Validate(data, k);
+        var prepared = VectorMath.PrepareForSearch(data, metric);
+        CenterColumns(prepared);
+        int n = prepared.Rows;
+        int dims = prepared.Columns;
+
+        int panels = (n + PanelWidth - 1) / PanelWidth;
+        var packed = new float[panels * dims * PanelWidth];
+        var packedNorms = new float[panels * PanelWidth];
+        var queryNorms = new float[n];
+        PackReferences(prepared, packed, packedNorms, queryNorms);
+
+        var distances = new float[n * k];
+        var indices = new int[n * k];
+        NeighborHeap.Initialize(distances, indices);
+
+        int panelsPerTile = Math.Max(1, TileBytes / Math.Max(1, dims * PanelWidth * sizeof(float)));
+        int chunks = (n + QueryChunk - 1) / QueryChunk;
+        int done = 0;
+        Parallel.For(
+            0,
+            chunks,
+            new ParallelOptions { CancellationToken = cancellationToken },
+            chunk =>
+            {
+                ScoreChunk(prepared, queryNorms, packed, packedNorms, chunk * QueryChunk, Math.Min(n, (chunk + 1) * QueryChunk), panelsPerTile, k, distances, indices);
+                int finished = Interlocked.Increment(ref done);
+                progress?.Report(new StageProgress("exact nearest neighbours", (double)finished / chunks));
+            });
+
+        return KnnGraph.FromHeaps(prepared, metric, k, distances, indices);
+    }
+
+    private static void CenterColumns(DenseMatrix matrix)
+    {
+        var mean = new double[matrix.Columns];
+        for (int i = 0; i < matrix.Rows; i++)
+        {
+            var row = matrix.ReadOnlyRow(i);
+            for (int j = 0; j < row.Length; j++)
+            {
+                mean[j] += row[j];
+            }
+        }
+
+        for (int i = 0; i < matrix.Rows; i++)
+        {
+            var row = matrix.Row(i);
+            for (int j = 0; j < row.Length; j++)
+            {
+                row[j] -= (float)(mean[j] / matrix.Rows);
+            }
+        }
+    }
+
+    /// <summary>Stores references in panels of 16 points, dimension-major inside a panel, so the kernel loads 16 coordinates at once.</summary>
+    private static void PackReferences(DenseMatrix data, float[] packed, float[] packedNorms, float[] norms)
+    {
+        int dims = data.Columns;
+        packedNorms.AsSpan().Fill(float.PositiveInfinity);
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.ReadOnlyRow(i);
+            int panel = i / PanelWidth;
+            int lane = i % PanelWidth;
+            int baseOffset = panel * dims * PanelWidth;
+            for (int d = 0; d < dims; d++)
+            {
+                packed[baseOffset + (d * PanelWidth) + lane] = row[d];
+            }
+
+            norms[i] = VectorMath.SquaredNorm(row);
+            packedNorms[i] = norms[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScoreChunk(DenseMatrix queries, float[] queryNorms, float[] packed, float[] packedNorms, int start, int end, int panelsPerTile, int k, float[] distances, int[] indices)
+    {
+        int panels = packedNorms.Length / PanelWidth;
+        for (int tile = 0; tile < panels; tile += panelsPerTile)
+        {
+            int tileEnd = Math.Min(panels, tile + panelsPerTile);
+            for (int q = start; q < end; q += QueryBlock)
+            {
+                ScoreBlock(queries, queryNorms, packed, packedNorms, q, Math.Min(QueryBlock, end - q), tile, tileEnd, k, distances, indices);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ScoreBlock(
+        DenseMatrix queries,
+        float[] queryNorms,
+        float[] packed,
+        float[] packedNorms,
+        int first,
+        int count,
+        int tileStart,
+        int tileEnd,
+        int k,
+        float[] heapDistances,
+        int[] heapIndices)
+    {
+        int dims = queries.Columns;
+        fixed (float* queryBase = queries.Values)
+        fixed (float* packedBase = packed)
+        fixed (float* normBase = packedNorms)
+        {
+            // Rows past the end of a short block repeat the last real row; their results are ignored.
+            float* q0 = queryBase + ((long)first * dims);
+            float* q1 = queryBase + ((long)(first + Math.Min(1, count - 1)) * dims);
+            float* q2 = queryBase + ((long)(first + Math.Min(2, count - 1)) * dims);
+            float* q3 = queryBase + ((long)(first + Math.Min(3, count - 1)) * dims);
+            var minusTwo = Vector256.Create(-2f);
+
+            for (int panel = tileStart; panel < tileEnd; panel++)
+            {
+                float* p = packedBase + ((long)panel * dims * PanelWidth);
+                var a00 = Vector256<float>.Zero;
+                var a01 = Vector256<float>.Zero;
+                var a10 = Vector256<float>.Zero;
+                var a11 = Vector256<float>.Zero;
+                var a20 = Vector256<float>.Zero;
+                var a21 = Vector256<float>.Zero;
+                var a30 = Vector256<float>.Zero;
+                var a31 = Vector256<float>.Zero;
+                for (int d = 0; d < dims; d++)
+                {
+                    var r0 = Vector256.Load(p + (d * PanelWidth));
+                    var r1 = Vector256.Load(p + (d * PanelWidth) + 8);
+                    var b0 = Vector256.Create(q0[d]);
+                    a00 = Vector256.FusedMultiplyAdd(b0, r0, a00);
+                    a01 = Vector256.FusedMultiplyAdd(b0, r1, a01);
+                    var b1 = Vector256.Create(q1[d]);
+                    a10 = Vector256.FusedMultiplyAdd(b1, r0, a10);
+                    a11 = Vector256.FusedMultiplyAdd(b1, r1, a11);
+                    var b2 = Vector256.Create(q2[d]);
+                    a20 = Vector256.FusedMultiplyAdd(b2, r0, a20);
+                    a21 = Vector256.FusedMultiplyAdd(b2, r1, a21);
+                    var b3 = Vector256.Create(q3[d]);
+                    a30 = Vector256.FusedMultiplyAdd(b3, r0, a30);
+                    a31 = Vector256.FusedMultiplyAdd(b3, r1, a31);
+                }
+
+                var n0 = Vector256.Load(normBase + (panel * PanelWidth));
+                var n1 = Vector256.Load(normBase + (panel * PanelWidth) + 8);
+                int baseIndex = panel * PanelWidth;
+                Admit(Vector256.FusedMultiplyAdd(minusTwo, a00, n0), Vector256.FusedMultiplyAdd(minusTwo, a01, n1), queryNorms[first], baseIndex, first, k, heapDistances, heapIndices);
+                if (count > 1)
+                {
+                    Admit(Vector256.FusedMultiplyAdd(minusTwo, a10, n0), Vector256.FusedMultiplyAdd(minusTwo, a11, n1), queryNorms[first + 1], baseIndex, first + 1, k, heapDistances, heapIndices);
+                }
+
+                if (count > 2)
+                {
+                    Admit(Vector256.FusedMultiplyAdd(minusTwo, a20, n0), Vector256.FusedMultiplyAdd(minusTwo, a21, n1), queryNorms[first + 2], baseIndex, first + 2, k, heapDistances, heapIndices);
+                }
+
+                if (count > 3)
+                {
+                    Admit(Vector256.FusedMultiplyAdd(minusTwo, a30, n0), Vector256.FusedMultiplyAdd(minusTwo, a31, n1), queryNorms[first + 3], baseIndex, first + 3, k, heapDistances, heapIndices);
+                }
+            }
+        }
+    }
+
+    /// <summary>Pushes the lanes whose distance (|r|^2 - 2 q.r, plus |q|^2 added only for survivors) beats the query's k-th best.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Admit(Vector256<float> low, Vector256<float> high, float queryNorm, int baseIndex, int query, int k, float[] heapDistances, int[] heapIndices)
+    {
+        var rowDistances = heapDistances.AsSpan(query * k, k);
+        var threshold = Vector256.Create(rowDistances[0] - queryNorm);
+        uint mask = Vector256.LessThan(low, threshold).ExtractMostSignificantBits()
+            | (Vector256.LessThan(high, threshold).ExtractMostSignificantBits() << 8);
+        if (mask == 0)
+        {
+            return;
+        }
+
+        var rowIndices = heapIndices.AsSpan(query * k, k);
+        while (mask != 0)
+        {
+            int lane = BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            float distance = (lane < 8 ? low.GetElement(lane) : high.GetElement(lane - 8)) + queryNorm;
+            if (distance < rowDistances[0])
+            {
+                NeighborHeap.ReplaceRoot(rowDistances, rowIndices, distance, baseIndex + lane);
+            }
+        }
+    }
+}

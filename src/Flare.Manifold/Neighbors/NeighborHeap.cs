@@ -1,0 +1,116 @@
+namespace Flare.Manifold.Neighbors;
+
+/// <summary>
+/// Fixed-size max-heaps of (distance, index) pairs stored row by row in flat arrays: the root of row i is its
+/// current k-th best distance, the admission threshold for new candidates.
+/// </summary>
+internal static class NeighborHeap
+{
+    public static void Initialize(Span<float> distances, Span<int> indices)
+    {
+        distances.Fill(float.PositiveInfinity);
+        indices.Fill(-1);
+    }
+
+    /// <summary>Replaces the root when <paramref name="distance"/> beats it; the caller has checked for duplicates.</summary>
+    public static void ReplaceRoot(Span<float> distances, Span<int> indices, float distance, int index)
+    {
+        int size = distances.Length;
+        int i = 0;
+        while (true)
+        {
+            int left = (2 * i) + 1;
+            if (left >= size)
+            {
+                break;
+            }
+
+            int right = left + 1;
+            int larger = right < size && distances[right] > distances[left] ? right : left;
+            if (distances[larger] <= distance)
+            {
+                break;
+            }
+
+            distances[i] = distances[larger];
+            indices[i] = indices[larger];
+            i = larger;
+        }
+
+        distances[i] = distance;
+        indices[i] = index;
+    }
+
+    /// <summary>Pushes unless the candidate is no better than the root or already present. Returns whether it was added.</summary>
+    public static bool TryPush(Span<float> distances, Span<int> indices, float distance, int index)
+    {
+        if (!(distance < distances[0]))
+        {
+            return false;
+        }
+
+        if (indices.Contains(index))
+        {
+            return false;
+        }
+
+        ReplaceRoot(distances, indices, distance, index);
+        return true;
+    }
+
+    /// <summary>Heap-sorts a row into ascending distance (ties by ascending index, for determinism).</summary>
+    public static void SortAscending(Span<float> distances, Span<int> indices)
+    {
+        for (int end = distances.Length - 1; end > 0; end--)
+        {
+            (distances[0], distances[end]) = (distances[end], distances[0]);
+            (indices[0], indices[end]) = (indices[end], indices[0]);
+            SiftDown(distances[..end], indices[..end], 0);
+        }
+
+        for (int i = 1; i < distances.Length; i++)
+        {
+            float d = distances[i];
+            int idx = indices[i];
+            int j = i - 1;
+            while (j >= 0 && distances[j] == d && indices[j] > idx)
+            {
+                distances[j + 1] = distances[j];
+                indices[j + 1] = indices[j];
+                j--;
+            }
+
+            distances[j + 1] = d;
+            indices[j + 1] = idx;
+        }
+    }
+
+    private static void SiftDown(Span<float> distances, Span<int> indices, int i)
+    {
+        int size = distances.Length;
+        float distance = distances[i];
+        int index = indices[i];
+        while (true)
+        {
+            int left = (2 * i) + 1;
+            if (left >= size)
+            {
+                break;
+            }
+
+            int right = left + 1;
+            int larger = right < size && distances[right] > distances[left] ? right : left;
+            if (distances[larger] <= distance)
+            {
+                break;
+            }
+
+            distances[i] = distances[larger];
+            indices[i] = indices[larger];
+            i = larger;
+        }
+
+        distances[i] = distance;
+        indices[i] = index;
+    }
+}
