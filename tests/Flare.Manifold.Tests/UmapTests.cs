@@ -24,6 +24,15 @@ public sealed class UmapTests
     }
 
     [Fact]
+    public void SequentialScheduleAlsoKeepsNeighbourhoods()
+    {
+        var (data, _, _) = TenClusters.Value;
+        var embedding = new Umap(new UmapOptions { NeighborCount = 15, Seed = 7, LayoutMode = UmapLayoutMode.Sequential }).Fit(data);
+        double trust = Trustworthiness.Compute(data, embedding, k: 10);
+        Assert.True(trust >= 0.9, $"trustworthiness {trust:F4}");
+    }
+
+    [Fact]
     public void KeepsPlantedClustersApart()
     {
         var (_, labels, embedding) = TenClusters.Value;
@@ -41,11 +50,13 @@ public sealed class UmapTests
         Assert.True(purity >= 0.95, $"embedding neighbour label purity {purity:F4}");
     }
 
-    [Fact]
-    public void SameSeedGivesTheSameEmbeddingAndAnotherSeedDoesNot()
+    [Theory]
+    [InlineData(UmapLayoutMode.Parallel)]
+    [InlineData(UmapLayoutMode.Sequential)]
+    public void SameSeedGivesTheSameEmbeddingAndAnotherSeedDoesNot(UmapLayoutMode mode)
     {
         var (data, _) = TestData.GaussianClusters(clusters: 3, perCluster: 80, columns: 8, centerSpread: 2.0, seed: 4);
-        var options = new UmapOptions { NeighborCount = 10, Seed = 5, Epochs = 60 };
+        var options = new UmapOptions { NeighborCount = 10, Seed = 5, Epochs = 60, LayoutMode = mode };
         var first = new Umap(options).Fit(data);
         var second = new Umap(options).Fit(data);
         var other = new Umap(options with { Seed = 6 }).Fit(data);

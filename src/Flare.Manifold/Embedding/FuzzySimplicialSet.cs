@@ -86,24 +86,109 @@ public static class FuzzySimplicialSet
         var scales = SmoothKnnDistances(knn, localConnectivity);
         int n = knn.Count;
         int k = knn.K;
-        var rows = new int[n * k];
-        var columns = new int[n * k];
-        var weights = new float[n * k];
-        for (int i = 0; i < n; i++)
+
+        // A: each row's memberships, sorted by column, zeros dropped.
+        var forwardStart = new int[n + 1];
+        var forwardColumns = new int[n * k];
+        var forwardWeights = new float[n * k];
+        var counts = new int[n];
+        Parallel.For(0, n, i =>
         {
             var neighbors = knn.NeighborIndices(i);
             var distances = knn.NeighborDistances(i);
+            var columns = forwardColumns.AsSpan(i * k, k);
+            var weights = forwardWeights.AsSpan(i * k, k);
+            int count = 0;
             for (int j = 0; j < k; j++)
             {
-                int e = (i * k) + j;
-                rows[e] = i;
-                columns[e] = neighbors[j];
-                weights[e] = Membership(i, neighbors[j], distances[j], scales.Rhos[i], scales.Sigmas[i]);
+                float w = Membership(i, neighbors[j], distances[j], scales.Rhos[i], scales.Sigmas[i]);
+                if (w > 0f)
+                {
+                    columns[count] = neighbors[j];
+                    weights[count] = w;
+                    count++;
+                }
+            }
+
+            columns[count..].Fill(int.MaxValue);
+            columns.Sort(weights);
+            counts[i] = count;
+        });
+
+        // A^T by counting sort: scanning rows in order leaves each transposed row sorted by column.
+        var transposeStart = new int[n + 1];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < counts[i]; j++)
+            {
+                transposeStart[forwardColumns[(i * k) + j] + 1]++;
             }
         }
 
-        var directed = SparseGraph.FromTriplets(n, rows, columns, weights);
-        return Symmetrize(directed, setOpMixRatio);
+        for (int i = 0; i < n; i++)
+        {
+            transposeStart[i + 1] += transposeStart[i];
+        }
+
+        var transposeColumns = new int[transposeStart[n]];
+        var transposeWeights = new float[transposeStart[n]];
+        var fill = (int[])transposeStart.Clone();
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < counts[i]; j++)
+            {
+                int slot = fill[forwardColumns[(i * k) + j]]++;
+                transposeColumns[slot] = i;
+                transposeWeights[slot] = forwardWeights[(i * k) + j];
+            }
+        }
+
+        // Merge A_i and (A^T)_i: mix * (a + b - ab) + (1 - mix) * ab for every column present in either.
+        var rowStart = new int[n + 1];
+        var columnsOut = new int[(n * k) + transposeStart[n]];
+        var weightsOut = new float[columnsOut.Length];
+        int write = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int f = i * k;
+            int fEnd = f + counts[i];
+            int t = transposeStart[i];
+            int tEnd = transposeStart[i + 1];
+            while (f < fEnd || t < tEnd)
+            {
+                int column;
+                double forward = 0, backward = 0;
+                if (t >= tEnd || (f < fEnd && forwardColumns[f] < transposeColumns[t]))
+                {
+                    column = forwardColumns[f];
+                    forward = forwardWeights[f++];
+                }
+                else if (f >= fEnd || transposeColumns[t] < forwardColumns[f])
+                {
+                    column = transposeColumns[t];
+                    backward = transposeWeights[t++];
+                }
+                else
+                {
+                    column = forwardColumns[f];
+                    forward = forwardWeights[f++];
+                    backward = transposeWeights[t++];
+                }
+
+                double product = forward * backward;
+                float w = (float)((setOpMixRatio * (forward + backward - product)) + ((1 - setOpMixRatio) * product));
+                if (w > 0f)
+                {
+                    columnsOut[write] = column;
+                    weightsOut[write] = w;
+                    write++;
+                }
+            }
+
+            rowStart[i + 1] = write;
+        }
+
+        return new SparseGraph(n, rowStart, columnsOut[..write], weightsOut[..write]);
     }
 
     private static float Membership(int point, int neighbor, float distance, float rho, float sigma)
@@ -115,63 +200,6 @@ public static class FuzzySimplicialSet
 
         float excess = distance - rho;
         return excess <= 0f || sigma == 0f ? 1f : MathF.Exp(-(excess / sigma));
-    }
-
-    /// <summary>mix * (A + A^T - A o A^T) + (1 - mix) * (A o A^T).</summary>
-    private static SparseGraph Symmetrize(SparseGraph a, double mix)
-    {
-        int n = a.Count;
-        int nnz = a.EdgeCount;
-        var rows = new int[2 * nnz];
-        var columns = new int[2 * nnz];
-        var values = new float[2 * nnz];
-
-        // Each directed entry contributes to (i, j) from A and to (j, i) from A^T; the product term needs both, so
-        // first collect, then combine per cell below.
-        for (int i = 0; i < n; i++)
-        {
-            for (int e = a.RowStart[i]; e < a.RowStart[i + 1]; e++)
-            {
-                rows[2 * e] = i;
-                columns[2 * e] = a.Columns[e];
-                values[2 * e] = a.Weights[e];
-                rows[(2 * e) + 1] = a.Columns[e];
-                columns[(2 * e) + 1] = i;
-                values[(2 * e) + 1] = a.Weights[e];
-            }
-        }
-
-        var sum = SparseGraph.FromTriplets(n, rows, columns, values);
-        var combined = new float[sum.EdgeCount];
-        for (int i = 0; i < n; i++)
-        {
-            for (int e = sum.RowStart[i]; e < sum.RowStart[i + 1]; e++)
-            {
-                int j = sum.Columns[e];
-                double forward = Lookup(a, i, j);
-                double backward = Lookup(a, j, i);
-                double product = forward * backward;
-                combined[e] = (float)((mix * (forward + backward - product)) + ((1 - mix) * product));
-            }
-        }
-
-        var outRows = new int[sum.EdgeCount];
-        for (int i = 0; i < n; i++)
-        {
-            for (int e = sum.RowStart[i]; e < sum.RowStart[i + 1]; e++)
-            {
-                outRows[e] = i;
-            }
-        }
-
-        return SparseGraph.FromTriplets(n, outRows, sum.Columns, combined);
-    }
-
-    private static double Lookup(SparseGraph graph, int row, int column)
-    {
-        int start = graph.RowStart[row];
-        int index = Array.BinarySearch(graph.Columns, start, graph.RowStart[row + 1] - start, column);
-        return index >= 0 ? graph.Weights[index] : 0.0;
     }
 
     /// <summary>umap-learn's rho: the local_connectivity-th smallest non-zero distance, interpolated between neighbours.</summary>

@@ -71,16 +71,10 @@ public sealed class Umap
 
         var epochsPerSample = weights.Select(w => (double)maxWeight / w).ToArray();
         var (a, b) = CurveParameters.Fit(Options.MinDist, Options.Spread);
-        var settings = new LayoutOptimizer.Settings(a, b, Options.RepulsionStrength, Options.LearningRate, Options.NegativeSampleRate, epochs, Options.Seed);
+        var settings = new LayoutOptimizer.Settings(a, b, Options.RepulsionStrength, Options.LearningRate, Options.NegativeSampleRate, epochs, Options.Seed, Options.LayoutMode);
         progress?.Report(new StageProgress("optimise layout", 0));
-        LayoutOptimizer.Optimize(
+        new LayoutOptimizer(dim, n, head.ToArray(), tail.ToArray(), epochsPerSample, settings).Optimize(
             embedding,
-            dim,
-            n,
-            head.ToArray(),
-            tail.ToArray(),
-            epochsPerSample,
-            settings,
             progress is null ? null : f => progress.Report(new StageProgress("optimise layout", f)),
             cancellationToken);
         return new DenseMatrix(n, dim, embedding);

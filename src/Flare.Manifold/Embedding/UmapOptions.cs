@@ -44,6 +44,9 @@ public sealed record UmapOptions
 
     public NeighborMethod NeighborMethod { get; init; } = NeighborMethod.Auto;
 
+    /// <summary>SGD schedule; both are deterministic for a seed.</summary>
+    public UmapLayoutMode LayoutMode { get; init; } = UmapLayoutMode.Parallel;
+
     internal void Validate(int rows)
     {
         if (NeighborCount < 2)
@@ -101,6 +104,16 @@ public sealed record UmapOptions
             throw new ArgumentOutOfRangeException(nameof(SetOpMixRatio), SetOpMixRatio, "SetOpMixRatio must be in [0, 1].");
         }
     }
+}
+
+/// <summary>How the SGD epochs are scheduled.</summary>
+public enum UmapLayoutMode
+{
+    /// <summary>Fixed chunks of edges on all cores; reads of other chunks' points lag by up to one epoch. Same seed, same result.</summary>
+    Parallel,
+
+    /// <summary>umap-learn's single-threaded update order exactly.</summary>
+    Sequential,
 }
 
 /// <summary>How the embedding starts before SGD.</summary>
