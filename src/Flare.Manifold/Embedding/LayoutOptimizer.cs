@@ -14,7 +14,7 @@ namespace Flare.Manifold.Embedding;
 /// into a fixed number of chunks owning disjoint head ranges; within an epoch a chunk moves its own heads at once,
 /// reads every other position from the epoch's starting snapshot and collects the pulls on tails in its own
 /// buffer, added in chunk order when the epoch ends; each chunk draws negatives from its own (seed, epoch, chunk)
-/// stream. Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core count, so the same
+/// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether). Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core count, so the same
 /// seed gives the same embedding; the price is that positions read by other chunks lag by up to one epoch.
 /// </para>
 /// </summary>
@@ -75,13 +75,13 @@ internal sealed class LayoutOptimizer
                 Parallel.For(0, chunks, c =>
                 {
                     var random = new RandomStream(_settings.Seed, 1_000_000L + ((long)currentEpoch * chunks) + c);
-                    RunEdges(embedding, snapshot, tailBuffers[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
+                    RunChunk(embedding, snapshot, tailBuffers[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
                 });
                 AddTailBuffers(embedding, tailBuffers);
             }
             else
             {
-                RunEdges(embedding, embedding, embedding, 0, _head.Length, (float)alpha, epoch, ref sequentialRandom);
+                RunSequential(embedding, (float)alpha, epoch, ref sequentialRandom);
             }
 
             // As umap-learn: the rate for epoch n + 1 is alpha0 (1 - n / n_epochs), so the first two epochs share alpha0.
@@ -100,12 +100,7 @@ internal sealed class LayoutOptimizer
         int edges = _head.Length;
         for (int c = 1; c < ChunkCount; c++)
         {
-            int at = (int)((long)edges * c / ChunkCount);
-            while (at < edges && at > 0 && _head[at] == _head[at - 1])
-            {
-                at++;
-            }
-
+            int at = HeadBoundaryFrom((int)((long)edges * c / ChunkCount), edges);
             if (at > boundaries[^1] && at < edges)
             {
                 boundaries.Add(at);
@@ -114,6 +109,16 @@ internal sealed class LayoutOptimizer
 
         boundaries.Add(edges);
         return boundaries.ToArray();
+    }
+
+    private int HeadBoundaryFrom(int at, int end)
+    {
+        while (at < end && at > 0 && _head[at] == _head[at - 1])
+        {
+            at++;
+        }
+
+        return at;
     }
 
     private static void AddTailBuffers(float[] embedding, float[][] buffers)
@@ -133,94 +138,215 @@ internal sealed class LayoutOptimizer
         });
     }
 
+    /// <summary>umap-learn's order: every edge in turn, each update seen by the next.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void RunSequential(float[] embedding, float alpha, int epoch, ref RandomStream random)
+    {
+        float* scratch = stackalloc float[_dim];
+        fixed (float* points = embedding)
+        {
+            var pass = new Pass(this, points, points, points, alpha, epoch, scratch);
+            for (int e = 0; e < _head.Length; e++)
+            {
+                pass.Visit(e, batchNegatives: false, ref random);
+            }
+        }
+    }
+
     /// <summary>
-    /// Processes edges [first, end): heads move in <paramref name="live"/>, tails and negatives are read from
-    /// <paramref name="others"/>, pulls on tails go to <paramref name="tailTarget"/>. Passing the live array for
-    /// all three gives umap-learn's sequential update.
+    /// One chunk of the parallel schedule. The chunk is walked as two interleaved halves with disjoint heads, so
+    /// the two dependency chains (each head's position feeds its next update) overlap in the CPU.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunEdges(float[] live, float[] others, float[] tailTarget, int first, int end, float alpha, int epoch, ref RandomStream random)
+    private unsafe void RunChunk(float[] live, float[] snapshot, float[] tailBuffer, int first, int end, float alpha, int epoch, ref RandomStream random)
     {
-        int dim = _dim;
-        int vertexCount = _vertexCount;
-        float a = (float)_settings.A;
-        float b = (float)_settings.B;
-        float attraction = -2f * a * b;
-        float repulsion = (float)(2.0 * _settings.Gamma * _settings.B);
-        float* delta = stackalloc float[dim];
+        int middle = HeadBoundaryFrom(first + ((end - first) / 2), end);
+        float* scratch = stackalloc float[_dim];
         fixed (float* livePoints = live)
-        fixed (float* otherPoints = others)
-        fixed (float* tailPoints = tailTarget)
-        fixed (int* heads = _head)
-        fixed (int* tails = _tail)
-        fixed (double* next = _nextSample)
-        fixed (double* nextNeg = _nextNegative)
-        fixed (double* perSample = _epochsPerSample)
-        fixed (double* perNegative = _epochsPerNegative)
+        fixed (float* snapshotPoints = snapshot)
+        fixed (float* tailPoints = tailBuffer)
         {
-            for (int e = first; e < end; e++)
+            var pass = new Pass(this, livePoints, snapshotPoints, tailPoints, alpha, epoch, scratch);
+            int longer = Math.Max(middle - first, end - middle);
+            for (int i = 0; i < longer; i++)
             {
-                if (next[e] > epoch)
+                if (first + i < middle)
+                {
+                    pass.Visit(first + i, batchNegatives: true, ref random);
+                }
+
+                if (middle + i < end)
+                {
+                    pass.Visit(middle + i, batchNegatives: true, ref random);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One epoch's view of the arrays: heads move in Live, tails and negatives are read from Others, pulls on
+    /// tails go to Tails. The sequential schedule passes the live array for all three.
+    /// </summary>
+    private readonly unsafe struct Pass
+    {
+        private readonly LayoutOptimizer _owner;
+        private readonly float* _live;
+        private readonly float* _others;
+        private readonly float* _tails;
+        private readonly float* _scratch;
+        private readonly float _alpha;
+        private readonly int _epoch;
+        private readonly float _a;
+        private readonly float _b;
+        private readonly float _attraction;
+        private readonly float _repulsion;
+
+        public Pass(LayoutOptimizer owner, float* live, float* others, float* tails, float alpha, int epoch, float* scratch)
+        {
+            _owner = owner;
+            _live = live;
+            _others = others;
+            _tails = tails;
+            _alpha = alpha;
+            _epoch = epoch;
+            _scratch = scratch;
+            _a = (float)owner._settings.A;
+            _b = (float)owner._settings.B;
+            _attraction = -2f * _a * _b;
+            _repulsion = (float)(2.0 * owner._settings.Gamma * owner._settings.B);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Visit(int e, bool batchNegatives, ref RandomStream random)
+        {
+            var owner = _owner;
+            if (owner._nextSample[e] > _epoch)
+            {
+                return;
+            }
+
+            int dim = owner._dim;
+            int j = owner._head[e];
+            int k = owner._tail[e];
+            float* current = _live + ((long)j * dim);
+            float* other = _others + ((long)k * dim);
+            float* pulled = _tails + ((long)k * dim);
+            float distanceSquared = 0f;
+            for (int d = 0; d < dim; d++)
+            {
+                float diff = current[d] - other[d];
+                distanceSquared += diff * diff;
+            }
+
+            if (distanceSquared > 0f)
+            {
+                float powered = MathF.Pow(distanceSquared, _b);
+                float coefficient = _attraction * powered / (distanceSquared * ((_a * powered) + 1f));
+                for (int d = 0; d < dim; d++)
+                {
+                    float gradient = Math.Min(Math.Max(coefficient * (current[d] - other[d]), -Clip), Clip) * _alpha;
+                    current[d] += gradient;
+                    pulled[d] -= gradient;
+                }
+            }
+
+            owner._nextSample[e] += owner._epochsPerSample[e];
+            int negatives = (int)((_epoch - owner._nextNegative[e]) / owner._epochsPerNegative[e]);
+            if (batchNegatives)
+            {
+                PushAwayTogether(current, j, negatives, ref random);
+            }
+            else
+            {
+                PushAwayInTurn(current, j, negatives, ref random);
+            }
+
+            owner._nextNegative[e] += negatives * owner._epochsPerNegative[e];
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private float RepulsionCoefficient(float distanceSquared)
+        {
+            float powered = MathF.Pow(distanceSquared, _b);
+            return _repulsion / ((0.001f + distanceSquared) * ((_a * powered) + 1f));
+        }
+
+        /// <summary>umap-learn's repulsion: each negative sample measured from the head as the previous one left it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PushAwayInTurn(float* current, int self, int negatives, ref RandomStream random)
+        {
+            int dim = _owner._dim;
+            for (int p = 0; p < negatives; p++)
+            {
+                int n = random.NextInt(_owner._vertexCount);
+                if (n == self)
                 {
                     continue;
                 }
 
-                int j = heads[e];
-                int k = tails[e];
-                float* current = livePoints + ((long)j * dim);
-                float* other = otherPoints + ((long)k * dim);
-                float* pulled = tailPoints + ((long)k * dim);
+                float* negative = _others + ((long)n * dim);
                 float distanceSquared = 0f;
                 for (int d = 0; d < dim; d++)
                 {
-                    float diff = current[d] - other[d];
-                    delta[d] = diff;
+                    float diff = current[d] - negative[d];
                     distanceSquared += diff * diff;
                 }
 
                 if (distanceSquared > 0f)
                 {
-                    float powered = MathF.Pow(distanceSquared, b);
-                    float coefficient = attraction * powered / (distanceSquared * ((a * powered) + 1f));
+                    float coefficient = RepulsionCoefficient(distanceSquared);
                     for (int d = 0; d < dim; d++)
                     {
-                        float gradient = Math.Min(Math.Max(coefficient * delta[d], -Clip), Clip) * alpha;
-                        current[d] += gradient;
-                        pulled[d] -= gradient;
+                        current[d] += Math.Min(Math.Max(coefficient * (current[d] - negative[d]), -Clip), Clip) * _alpha;
                     }
                 }
+            }
+        }
 
-                next[e] += perSample[e];
-                int negatives = (int)((epoch - nextNeg[e]) / perNegative[e]);
-                for (int p = 0; p < negatives; p++)
+        /// <summary>
+        /// The parallel schedule's repulsion: all of one visit's negative samples are measured from the head's
+        /// position after its attractive step and their clipped pushes applied together. In turn, each push would
+        /// wait for the previous one (a chain of pow and division latencies); independent, they overlap in the CPU.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PushAwayTogether(float* current, int self, int negatives, ref RandomStream random)
+        {
+            int dim = _owner._dim;
+            float* total = _scratch;
+            for (int d = 0; d < dim; d++)
+            {
+                total[d] = 0f;
+            }
+
+            for (int p = 0; p < negatives; p++)
+            {
+                int n = random.NextInt(_owner._vertexCount);
+                if (n == self)
                 {
-                    int n = random.NextInt(vertexCount);
-                    if (n == j)
-                    {
-                        continue;
-                    }
-
-                    float* negative = otherPoints + ((long)n * dim);
-                    distanceSquared = 0f;
-                    for (int d = 0; d < dim; d++)
-                    {
-                        float diff = current[d] - negative[d];
-                        delta[d] = diff;
-                        distanceSquared += diff * diff;
-                    }
-
-                    if (distanceSquared > 0f)
-                    {
-                        float powered = MathF.Pow(distanceSquared, b);
-                        float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * powered) + 1f));
-                        for (int d = 0; d < dim; d++)
-                        {
-                            current[d] += Math.Min(Math.Max(coefficient * delta[d], -Clip), Clip) * alpha;
-                        }
-                    }
+                    continue;
                 }
 
-                nextNeg[e] += negatives * perNegative[e];
+                float* negative = _others + ((long)n * dim);
+                float distanceSquared = 0f;
+                for (int d = 0; d < dim; d++)
+                {
+                    float diff = current[d] - negative[d];
+                    distanceSquared += diff * diff;
+                }
+
+                if (distanceSquared > 0f)
+                {
+                    float coefficient = RepulsionCoefficient(distanceSquared);
+                    for (int d = 0; d < dim; d++)
+                    {
+                        total[d] += Math.Min(Math.Max(coefficient * (current[d] - negative[d]), -Clip), Clip);
+                    }
+                }
+            }
+
+            for (int d = 0; d < dim; d++)
+            {
+                current[d] += total[d] * _alpha;
             }
         }
     }
