@@ -155,6 +155,38 @@ public sealed class HdbscanTests
         Assert.True(chosen >= leaves - 1e-9);
     }
 
+    [Theory]
+    [InlineData(2, 7)]
+    [InlineData(3, 25)]
+    [InlineData(20, 5)]
+    public void CoreDistancesMatchBruteForce(int columns, int minSamples)
+    {
+        var data = TestData.Uniform(700, columns, seed: columns);
+        // Duplicated points must not confuse the selection.
+        for (int i = 0; i < 30; i++)
+        {
+            data.Row(i).CopyTo(data.Row(i + 100));
+        }
+
+        var core = CoreDistances.Compute(data, minSamples);
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var sorted = Enumerable.Range(0, data.Rows)
+                .Select(j => Math.Sqrt(Enumerable.Range(0, columns).Sum(d => Math.Pow(data[i, d] - data[j, d], 2))))
+                .Order()
+                .ToArray();
+            Assert.Equal(sorted[minSamples], core.Distances[i], 1e-5);
+            var neighbors = core.Neighbors.AsSpan(i * (minSamples + 1), minSamples + 1).ToArray();
+            Assert.Equal(i, neighbors[0]);
+            Assert.Equal(minSamples + 1, neighbors.Distinct().Count());
+            foreach (int j in neighbors)
+            {
+                double d = Math.Sqrt(Enumerable.Range(0, columns).Sum(c => Math.Pow(data[i, c] - data[j, c], 2)));
+                Assert.True(d <= core.Distances[i] + 1e-5);
+            }
+        }
+    }
+
     [Fact]
     public void BoruvkaAndPrimGiveTheSameTreeWeight()
     {

@@ -27,15 +27,28 @@ internal static class BoruvkaSpanningTree
 
         // Everything below is in tree positions.
         var coreSquared = new float[n];
-        int k = core.NeighborCount;
-        var neighbors = new int[n * k];
         for (int q = 0; q < n; q++)
         {
-            int point = tree.Order[q];
-            coreSquared[q] = core.Distances[point] * core.Distances[point];
-            for (int j = 0; j < k; j++)
+            float c = core.Distances[tree.Order[q]];
+            coreSquared[q] = c * c;
+        }
+
+        int k = core.NeighborCount;
+        int[] neighbors;
+        if (core.Tree is not null)
+        {
+            neighbors = core.RawNeighbors;
+        }
+        else
+        {
+            neighbors = new int[n * k];
+            for (int q = 0; q < n; q++)
             {
-                neighbors[(q * k) + j] = position[core.Neighbors[(point * k) + j]];
+                int point = tree.Order[q];
+                for (int j = 0; j < k; j++)
+                {
+                    neighbors[(q * k) + j] = position[core.RawNeighbors[(point * k) + j]];
+                }
             }
         }
 
@@ -90,6 +103,7 @@ internal static class BoruvkaSpanningTree
         private readonly float[] _bestWeight = new float[tree.Count];
         private readonly int[] _bestPartner = new int[tree.Count];
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void UpdateComponents(UnionFind sets)
         {
             for (int i = 0; i < tree.Count; i++)
@@ -163,6 +177,7 @@ internal static class BoruvkaSpanningTree
             return edges;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Reduce(Dictionary<int, (float Weight, int A, int B)> componentBound)
         {
             for (int p = 0; p < tree.Count; p++)

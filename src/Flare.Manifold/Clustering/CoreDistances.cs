@@ -9,24 +9,31 @@ namespace Flare.Manifold.Clustering;
 /// </summary>
 public sealed class CoreDistances
 {
-    private CoreDistances(float[] distances, int neighborCount, int[] neighbors, KdTree? tree)
+    private readonly Lazy<int[]> _neighbors;
+
+    private CoreDistances(float[] distances, int neighborCount, KdTree? tree, int[] rawNeighbors)
     {
         Distances = distances;
         NeighborCount = neighborCount;
-        Neighbors = neighbors;
         Tree = tree;
+        RawNeighbors = rawNeighbors;
+        _neighbors = new Lazy<int[]>(() => tree is null ? rawNeighbors : ToRowIndices(tree, rawNeighbors, neighborCount));
     }
 
     /// <summary>Core distance of each point, by original row index.</summary>
     public float[] Distances { get; }
 
-    /// <summary>Neighbours per point kept in <see cref="Neighbors"/> (min_samples + 1, self first).</summary>
+    /// <summary>Neighbours per point kept in <see cref="Neighbors"/> (min_samples + 1, self included).</summary>
     public int NeighborCount { get; }
 
-    /// <summary>Row-major neighbour lists by original row index, ascending distance.</summary>
-    public int[] Neighbors { get; }
+    /// <summary>Row-major neighbour lists by original row index: the point itself first, the others in no particular order.</summary>
+    public int[] Neighbors => _neighbors.Value;
 
+    /// <summary>The k-d tree the lists were found with, or null when the exact search was used.</summary>
     internal KdTree? Tree { get; }
+
+    /// <summary>With a tree: rows by tree position holding tree positions. Without: <see cref="Neighbors"/>.</summary>
+    internal int[] RawNeighbors { get; }
 
     /// <summary>Uses a k-d tree up to 16 dimensions and the blocked exact search above.</summary>
     public static CoreDistances Compute(DenseMatrix data, int minSamples, CancellationToken cancellationToken = default)
@@ -40,7 +47,6 @@ public sealed class CoreDistances
         int k = minSamples + 1;
         int n = data.Rows;
         var core = new float[n];
-        var neighbors = new int[n * k];
         if (data.Columns > 16)
         {
             var knn = ExactNeighbors.Compute(data, k, DistanceMetric.Euclidean, null, cancellationToken);
@@ -49,22 +55,31 @@ public sealed class CoreDistances
                 core[i] = knn.Distances[(i * k) + k - 1];
             }
 
-            Array.Copy(knn.Indices, neighbors, neighbors.Length);
-            return new CoreDistances(core, k, neighbors, null);
+            return new CoreDistances(core, k, null, knn.Indices);
         }
 
         var tree = new KdTree(data);
-        var (positions, squared) = tree.AllNearest(k, cancellationToken);
+        var (positions, kthSquared) = tree.AllNearest(k, cancellationToken);
         for (int q = 0; q < n; q++)
         {
+            core[tree.Order[q]] = MathF.Sqrt(kthSquared[q]);
+        }
+
+        return new CoreDistances(core, k, tree, positions);
+    }
+
+    private static int[] ToRowIndices(KdTree tree, int[] positions, int k)
+    {
+        var rows = new int[positions.Length];
+        for (int q = 0; q < tree.Count; q++)
+        {
             int point = tree.Order[q];
-            core[point] = MathF.Sqrt(squared[(q * k) + k - 1]);
             for (int j = 0; j < k; j++)
             {
-                neighbors[(point * k) + j] = tree.Order[positions[(q * k) + j]];
+                rows[(point * k) + j] = tree.Order[positions[(q * k) + j]];
             }
         }
 
-        return new CoreDistances(core, k, neighbors, tree);
+        return rows;
     }
 }

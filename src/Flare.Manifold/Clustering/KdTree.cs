@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Flare.Manifold.Neighbors;
 
 namespace Flare.Manifold.Clustering;
@@ -104,36 +106,201 @@ internal sealed class KdTree
     }
 
     /// <summary>
-    /// k nearest neighbours (self included) of every point, in tree positions, with squared distances, sorted
-    /// ascending. Queries run in tree order, spread over cores in fixed chunks.
+    /// The k nearest points (self included) of every point: tree positions, row-major, the point itself first and
+    /// the rest in no particular order, plus the squared distance to the k-th nearest. Queries are answered a leaf
+    /// at a time: with r the k-th neighbour distance of the leaf's box centre c and h its half diagonal, every query
+    /// q in the leaf has its k neighbours within r + h of q, hence within r + 2h of c. One ball query collects
+    /// those candidates; each q then finds its k-th smallest distance by a branch-free bisection on the float bits
+    /// (counting with SIMD compares) and keeps the candidates at or below it. Leaves go to cores in fixed chunks.
     /// </summary>
-    public (int[] Positions, float[] SquaredDistances) AllNearest(int k, CancellationToken cancellationToken)
+    public (int[] Positions, float[] KthSquaredDistance) AllNearest(int k, CancellationToken cancellationToken)
     {
         var positions = new int[Count * k];
-        var distances = new float[Count * k];
-        NeighborHeap.Initialize(distances, positions);
-        const int chunk = 256;
+        var kth = new float[Count];
+        var leaves = Enumerable.Range(0, NodeCount).Where(node => LeftChild[node] < 0).ToArray();
+        const int chunk = 16;
         Parallel.For(
             0,
-            (Count + chunk - 1) / chunk,
+            (leaves.Length + chunk - 1) / chunk,
             new ParallelOptions { CancellationToken = cancellationToken },
             c =>
             {
-                var stack = new int[128];
-                int end = Math.Min(Count, (c + 1) * chunk);
-                for (int q = c * chunk; q < end; q++)
+                var scratch = new LeafScratch(k, Dimensions);
+                int end = Math.Min(leaves.Length, (c + 1) * chunk);
+                for (int l = c * chunk; l < end; l++)
                 {
-                    Query(q, distances.AsSpan(q * k, k), positions.AsSpan(q * k, k), stack);
-                    NeighborHeap.SortAscending(distances.AsSpan(q * k, k), positions.AsSpan(q * k, k));
+                    AnswerLeaf(leaves[l], k, scratch, positions, kth);
                 }
             });
-        return (positions, distances);
+        return (positions, kth);
+    }
+
+    private sealed class LeafScratch(int k, int dimensions)
+    {
+        public int[] Stack { get; } = new int[128];
+
+        public float[] Center { get; } = new float[dimensions];
+
+        public float[] HeapDistances { get; } = new float[k];
+
+        public int[] HeapPositions { get; } = new int[k];
+
+        public List<int> Candidates { get; } = new(8 * k);
+
+        public int[] Bits { get; set; } = new int[8 * k];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Query(int query, Span<float> heapDistances, Span<int> heapPositions, int[] stack)
+    private void AnswerLeaf(int leaf, int k, LeafScratch scratch, int[] positions, float[] kth)
     {
-        var point = Point(query);
+        int offset = leaf * Dimensions;
+        var center = scratch.Center;
+        float halfDiagonalSquared = 0f;
+        for (int d = 0; d < Dimensions; d++)
+        {
+            center[d] = 0.5f * (BoxMin[offset + d] + BoxMax[offset + d]);
+            float half = 0.5f * (BoxMax[offset + d] - BoxMin[offset + d]);
+            halfDiagonalSquared += half * half;
+        }
+
+        NeighborHeap.Initialize(scratch.HeapDistances, scratch.HeapPositions);
+        Nearest(center, scratch.HeapDistances, scratch.HeapPositions, scratch.Stack);
+        float radius = (MathF.Sqrt(scratch.HeapDistances[0]) + (2f * MathF.Sqrt(halfDiagonalSquared))) * 1.0001f;
+        var candidates = scratch.Candidates;
+        candidates.Clear();
+        WithinRadius(center, radius * radius, candidates, scratch.Stack);
+        int count = candidates.Count;
+        if (scratch.Bits.Length < count + Vector256<int>.Count)
+        {
+            scratch.Bits = new int[2 * (count + Vector256<int>.Count)];
+        }
+
+        // Non-negative floats order like their bit patterns, so distances are kept as ints for counting.
+        var bits = scratch.Bits;
+        var candidateSpan = CollectionsMarshal.AsSpan(candidates);
+        float centerRadius = MathF.Sqrt(scratch.HeapDistances[0]);
+        for (int q = NodeStart[leaf]; q < NodeEnd[leaf]; q++)
+        {
+            var point = Point(q);
+            SquaredDistancesTo(point, candidateSpan, bits);
+
+            // |q - c| bounds the k-th distance of q both ways: r - |q - c| <= r_q <= r + |q - c|.
+            float offCenter = MathF.Sqrt(VectorMath.SquaredDistance(point, center));
+            float lowest = Math.Max(0f, centerRadius - offCenter);
+            float highest = (centerRadius + offCenter) * 1.0001f;
+            int threshold = KthSmallest(bits.AsSpan(0, count), k, BitConverter.SingleToInt32Bits(lowest * lowest * 0.9999f), BitConverter.SingleToInt32Bits(highest * highest));
+            kth[q] = BitConverter.Int32BitsToSingle(threshold);
+
+            // Self first, then the candidates strictly inside the threshold, then ties at it until k are taken.
+            var row = positions.AsSpan(q * k, k);
+            row[0] = q;
+            int filled = 1;
+            for (int i = 0; i < count && filled < k; i++)
+            {
+                row[filled] = candidateSpan[i];
+                filled += bits[i] < threshold && candidateSpan[i] != q ? 1 : 0;
+            }
+
+            for (int i = 0; i < count && filled < k; i++)
+            {
+                if (bits[i] == threshold && candidateSpan[i] != q)
+                {
+                    row[filled++] = candidateSpan[i];
+                }
+            }
+        }
+    }
+
+    /// <summary>Squared distances (as float bits) from a point to candidate positions; a plain loop for 2-D, the SIMD kernel otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void SquaredDistancesTo(ReadOnlySpan<float> point, ReadOnlySpan<int> candidates, int[] output)
+    {
+        if (Dimensions == 2)
+        {
+            float x = point[0];
+            float y = point[1];
+            fixed (float* points = Points)
+            fixed (int* ids = candidates)
+            fixed (int* result = output)
+            {
+                for (int i = 0; i < candidates.Length; i++)
+                {
+                    float* p = points + (2 * ids[i]);
+                    float dx = x - p[0];
+                    float dy = y - p[1];
+                    float d = (dx * dx) + (dy * dy);
+                    result[i] = *(int*)&d;
+                }
+            }
+
+            return;
+        }
+
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            output[i] = BitConverter.SingleToInt32Bits(VectorMath.SquaredDistance(point, Point(candidates[i])));
+        }
+    }
+
+    /// <summary>
+    /// The k-th smallest (1-based) of non-negative float bit patterns, known to lie in [low, high] when those
+    /// bounds are valid, by bisection with SIMD counting; falls back to the full range otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int KthSmallest(Span<int> values, int k, int low, int high)
+    {
+        if (CountAtMost(values, high) < k || (low > 0 && CountAtMost(values, low - 1) >= k))
+        {
+            low = 0;
+            high = int.MaxValue;
+        }
+
+        while (low < high)
+        {
+            int middle = low + ((high - low) / 2);
+            if (CountAtMost(values, middle) >= k)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return low;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CountAtMost(ReadOnlySpan<int> values, int limit)
+    {
+        int i = 0;
+        int count = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var bound = Vector256.Create(limit);
+            var total = Vector256<int>.Zero;
+            for (; i <= values.Length - Vector256<int>.Count; i += Vector256<int>.Count)
+            {
+                // A true lane is all ones (-1), so subtracting the mask counts it.
+                total -= Vector256.LessThanOrEqual(Vector256.Create(values[i..]), bound);
+            }
+
+            count = Vector256.Sum(total);
+        }
+
+        for (; i < values.Length; i++)
+        {
+            count += values[i] <= limit ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    /// <summary>Heap-based k nearest tree points of an arbitrary location.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Nearest(ReadOnlySpan<float> point, Span<float> heapDistances, Span<int> heapPositions, int[] stack)
+    {
         int top = 0;
         stack[top++] = 0;
         while (top > 0)
@@ -158,7 +325,6 @@ internal sealed class KdTree
                 continue;
             }
 
-            // Visit the nearer child first: push it last.
             int near = LeftChild[node];
             int far = RightChild[node];
             if (BoxDistanceSquared(far, point) < BoxDistanceSquared(near, point))
@@ -171,6 +337,39 @@ internal sealed class KdTree
         }
     }
 
+    /// <summary>Tree positions within sqrt(<paramref name="radiusSquared"/>) of a location, in tree order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WithinRadius(ReadOnlySpan<float> point, float radiusSquared, List<int> output, int[] stack)
+    {
+        int top = 0;
+        stack[top++] = 0;
+        while (top > 0)
+        {
+            int node = stack[--top];
+            if (BoxDistanceSquared(node, point) > radiusSquared)
+            {
+                continue;
+            }
+
+            if (LeftChild[node] < 0)
+            {
+                for (int i = NodeStart[node]; i < NodeEnd[node]; i++)
+                {
+                    if (VectorMath.SquaredDistance(point, Point(i)) <= radiusSquared)
+                    {
+                        output.Add(i);
+                    }
+                }
+
+                continue;
+            }
+
+            stack[top++] = RightChild[node];
+            stack[top++] = LeftChild[node];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int BuildNode(DenseMatrix data, int begin, int finish, List<int> start, List<int> end, List<int> left, List<int> right, float[] keys)
     {
         int node = start.Count;
@@ -218,6 +417,7 @@ internal sealed class KdTree
     }
 
     /// <summary>Quickselect on keys[lo..hi] (moving Order along) so position k holds its order statistic.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Select(float[] keys, int[] order, int lo, int hi, int k)
     {
         while (hi > lo)

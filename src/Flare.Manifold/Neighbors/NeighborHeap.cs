@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Neighbors;
 
 /// <summary>
@@ -13,6 +15,7 @@ internal static class NeighborHeap
     }
 
     /// <summary>Replaces the root when <paramref name="distance"/> beats it; the caller has checked for duplicates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReplaceRoot(Span<float> distances, Span<int> indices, float distance, int index)
     {
         int size = distances.Length;
@@ -42,6 +45,7 @@ internal static class NeighborHeap
     }
 
     /// <summary>Pushes unless the candidate is no better than the root or already present. Returns whether it was added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryPush(Span<float> distances, Span<int> indices, float distance, int index)
     {
         if (!(distance < distances[0]))
@@ -59,6 +63,7 @@ internal static class NeighborHeap
     }
 
     /// <summary>Heap-sorts a row into ascending distance (ties by ascending index, for determinism).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortAscending(Span<float> distances, Span<int> indices)
     {
         for (int end = distances.Length - 1; end > 0; end--)
@@ -85,6 +90,7 @@ internal static class NeighborHeap
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SiftDown(Span<float> distances, Span<int> indices, int i)
     {
         int size = distances.Length;
