@@ -98,10 +98,14 @@ internal static class BoruvkaSpanningTree
     private sealed class Search(KdTree tree, float[] coreSquared, int[] neighbors, int k, float[] nodeMinCore)
     {
         private const int Chunk = 512;
+        private const int LocalBounds = 16;
         private readonly int[] _component = new int[tree.Count];
         private readonly int[] _nodeComponent = new int[tree.NodeCount];
         private readonly float[] _bestWeight = new float[tree.Count];
         private readonly int[] _bestPartner = new int[tree.Count];
+        private readonly float[] _boundWeight = new float[tree.Count];
+        private readonly int[] _boundA = new int[tree.Count];
+        private readonly int[] _boundB = new int[tree.Count];
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void UpdateComponents(UnionFind sets)
@@ -136,9 +140,10 @@ internal static class BoruvkaSpanningTree
         {
             int n = tree.Count;
             int chunks = (n + Chunk - 1) / Chunk;
+            var options = new ParallelOptions { CancellationToken = cancellationToken };
 
             // Phase 1: neighbour lists give each component an upper bound (often the exact answer).
-            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+            Parallel.For(0, chunks, options, c =>
             {
                 int end = Math.Min(n, (c + 1) * Chunk);
                 for (int p = c * Chunk; p < end; p++)
@@ -146,39 +151,68 @@ internal static class BoruvkaSpanningTree
                     ScanNeighbors(p);
                 }
             });
-            var componentBound = new Dictionary<int, (float Weight, int A, int B)>();
-            Reduce(componentBound);
+            _boundWeight.AsSpan().Fill(float.PositiveInfinity);
+            _boundA.AsSpan().Fill(-1);
+            Reduce();
 
-            // Phase 2: tree searches, pruned by the frozen component bounds, for points that could still beat them.
-            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, c =>
+            // Phase 2: tree searches for points that could still beat their component's frozen bound. Within a
+            // chunk (spatially coherent, so mostly one component) each result also tightens a chunk-local bound.
+            Parallel.For(0, chunks, options, c =>
             {
                 var stack = new int[128];
+                var localComponents = new int[LocalBounds];
+                var localWeights = new float[LocalBounds];
+                int locals = 0;
                 int end = Math.Min(n, (c + 1) * Chunk);
                 for (int p = c * Chunk; p < end; p++)
                 {
-                    float bound = componentBound.TryGetValue(_component[p], out var best) ? best.Weight : float.PositiveInfinity;
+                    int component = _component[p];
+                    float bound = _boundWeight[component];
+                    int slot = Array.IndexOf(localComponents, component, 0, locals);
+                    if (slot >= 0)
+                    {
+                        bound = Math.Min(bound, localWeights[slot]);
+                    }
+
                     _bestPartner[p] = -1;
                     _bestWeight[p] = bound;
-                    if (coreSquared[p] < bound)
+                    if (coreSquared[p] >= bound)
                     {
-                        SearchTree(p, stack);
+                        continue;
+                    }
+
+                    SearchTree(p, stack);
+                    if (_bestPartner[p] >= 0)
+                    {
+                        if (slot >= 0)
+                        {
+                            localWeights[slot] = _bestWeight[p];
+                        }
+                        else if (locals < LocalBounds)
+                        {
+                            localComponents[locals] = component;
+                            localWeights[locals++] = _bestWeight[p];
+                        }
                     }
                 }
             });
-            Reduce(componentBound);
+            Reduce();
 
-            var edges = new List<(int A, int B, float Weight)>(componentBound.Count);
-            foreach (var component in componentBound.Keys.Order())
+            var edges = new List<(int A, int B, float Weight)>();
+            for (int component = 0; component < n; component++)
             {
-                var (weight, a, b) = componentBound[component];
-                edges.Add((a, b, weight));
+                if (_boundA[component] >= 0)
+                {
+                    edges.Add((_boundA[component], _boundB[component], _boundWeight[component]));
+                }
             }
 
             return edges;
         }
 
+        /// <summary>Folds the per-point results into per-component bests, in point order (ties keep the first).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Reduce(Dictionary<int, (float Weight, int A, int B)> componentBound)
+        private void Reduce()
         {
             for (int p = 0; p < tree.Count; p++)
             {
@@ -189,10 +223,11 @@ internal static class BoruvkaSpanningTree
                 }
 
                 int component = _component[p];
-                float w = _bestWeight[p];
-                if (!componentBound.TryGetValue(component, out var current) || w < current.Weight)
+                if (_bestWeight[p] < _boundWeight[component])
                 {
-                    componentBound[component] = (w, p, partner);
+                    _boundWeight[component] = _bestWeight[p];
+                    _boundA[component] = p;
+                    _boundB[component] = partner;
                 }
             }
         }
