@@ -32,6 +32,20 @@ public sealed class UmapTests
         Assert.True(trust >= 0.9, $"trustworthiness {trust:F4}");
     }
 
+    [Theory]
+    [InlineData(UmapLayoutMode.Parallel)]
+    [InlineData(UmapLayoutMode.Sequential)]
+    public void EmbedsIntoThreeDimensionsToo(UmapLayoutMode mode)
+    {
+        var (data, _, _) = TenClusters.Value;
+        var options = new UmapOptions { NeighborCount = 15, Seed = 7, Components = 3, Epochs = 200, LayoutMode = mode };
+        var embedding = new Umap(options).Fit(data);
+        Assert.Equal(3, embedding.Columns);
+        Assert.Equal(embedding.Values, new Umap(options).Fit(data).Values);
+        double trust = Trustworthiness.Compute(data, embedding, k: 10);
+        Assert.True(trust >= 0.9, $"trustworthiness {trust:F4}");
+    }
+
     [Fact]
     public void KeepsPlantedClustersApart()
     {

@@ -14,9 +14,12 @@ namespace Flare.Manifold.Embedding;
 /// into a fixed number of chunks owning disjoint head ranges; within an epoch a chunk moves its own heads at once,
 /// reads every other position from the epoch's starting snapshot and collects the pulls on tails in its own
 /// buffer, added in chunk order when the epoch ends; each chunk draws negatives from its own (seed, epoch, chunk)
-/// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether). Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core count, so the same
-/// seed gives the same embedding; the price is that positions read by other chunks lag by up to one epoch.
+/// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether), each chunk walked
+/// as two interleaved halves. Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core
+/// count, so the same seed gives the same embedding; the price is that positions read by other chunks lag by up to
+/// one epoch. Both schedules draw negatives from splitmix64 streams rather than umap-learn's Tausworthe generator.
 /// </para>
+/// <para>2-D embeddings, the common case, run a specialised pass (<see cref="RunPlanar"/>); other dimensions the generic <see cref="Pass"/>.</para>
 /// </summary>
 internal sealed class LayoutOptimizer
 {
@@ -62,7 +65,7 @@ internal sealed class LayoutOptimizer
         int chunks = chunkStart.Length - 1;
         var snapshot = parallel ? new float[embedding.Length] : embedding;
         var tailBuffers = parallel ? Enumerable.Range(0, chunks).Select(_ => new float[embedding.Length]).ToArray() : [embedding];
-        var sequentialRandom = new RandomStream(_settings.Seed, 3);
+        ulong sequentialRandom = RandomStream.Mix((ulong)(uint)_settings.Seed ^ 0x5EED_0003UL);
         double alpha = _settings.InitialAlpha;
         for (int epoch = 0; epoch < _settings.Epochs; epoch++)
         {
@@ -74,7 +77,7 @@ internal sealed class LayoutOptimizer
                 float currentAlpha = (float)alpha;
                 Parallel.For(0, chunks, c =>
                 {
-                    var random = new RandomStream(_settings.Seed, 1_000_000L + ((long)currentEpoch * chunks) + c);
+                    ulong random = RandomStream.Mix(((ulong)(uint)_settings.Seed << 32) ^ (((ulong)(uint)currentEpoch * (ulong)chunks) + (ulong)c + 1UL));
                     RunChunk(embedding, snapshot, tailBuffers[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
                 });
                 AddTailBuffers(embedding, tailBuffers);
@@ -140,11 +143,17 @@ internal sealed class LayoutOptimizer
 
     /// <summary>umap-learn's order: every edge in turn, each update seen by the next.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunSequential(float[] embedding, float alpha, int epoch, ref RandomStream random)
+    private unsafe void RunSequential(float[] embedding, float alpha, int epoch, ref ulong random)
     {
         float* scratch = stackalloc float[_dim];
         fixed (float* points = embedding)
         {
+            if (_dim == 2)
+            {
+                RunPlanar(points, points, points, 0, _head.Length, _head.Length, alpha, epoch, batchNegatives: false, ref random);
+                return;
+            }
+
             var pass = new Pass(this, points, points, points, alpha, epoch, scratch);
             for (int e = 0; e < _head.Length; e++)
             {
@@ -158,7 +167,7 @@ internal sealed class LayoutOptimizer
     /// the two dependency chains (each head's position feeds its next update) overlap in the CPU.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunChunk(float[] live, float[] snapshot, float[] tailBuffer, int first, int end, float alpha, int epoch, ref RandomStream random)
+    private unsafe void RunChunk(float[] live, float[] snapshot, float[] tailBuffer, int first, int end, float alpha, int epoch, ref ulong random)
     {
         int middle = HeadBoundaryFrom(first + ((end - first) / 2), end);
         float* scratch = stackalloc float[_dim];
@@ -166,6 +175,12 @@ internal sealed class LayoutOptimizer
         fixed (float* snapshotPoints = snapshot)
         fixed (float* tailPoints = tailBuffer)
         {
+            if (_dim == 2)
+            {
+                RunPlanar(livePoints, snapshotPoints, tailPoints, first, middle, end, alpha, epoch, batchNegatives: true, ref random);
+                return;
+            }
+
             var pass = new Pass(this, livePoints, snapshotPoints, tailPoints, alpha, epoch, scratch);
             int longer = Math.Max(middle - first, end - middle);
             for (int i = 0; i < longer; i++)
@@ -181,6 +196,137 @@ internal sealed class LayoutOptimizer
                 }
             }
         }
+    }
+
+    /// <summary>A uniform vertex from a splitmix64 stream: one 64-bit state, so it stays in a register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextVertex(ref ulong state, int count)
+    {
+        state += 0x9E3779B97F4A7C15UL;
+        return (int)(((RandomStream.Mix(state) >> 32) * (ulong)(uint)count) >> 32);
+    }
+
+    /// <summary>
+    /// The same pass specialised for 2-D embeddings, the common case: coordinates stay in registers for a whole
+    /// edge visit. Edges [first, middle) and [middle, end) are visited alternately (with middle = end: in order).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void RunPlanar(float* live, float* others, float* tailTarget, int first, int middle, int end, float alpha, int epoch, bool batchNegatives, ref ulong random)
+    {
+        float a = (float)_settings.A;
+        float b = (float)_settings.B;
+        float attraction = -2f * a * b;
+        float repulsion = (float)(2.0 * _settings.Gamma * _settings.B);
+        int vertices = _vertexCount;
+        ulong state = random;
+        fixed (int* heads = _head)
+        fixed (int* tails = _tail)
+        fixed (double* next = _nextSample)
+        fixed (double* nextNegative = _nextNegative)
+        fixed (double* perSample = _epochsPerSample)
+        fixed (double* perNegative = _epochsPerNegative)
+        {
+            int longer = Math.Max(middle - first, end - middle);
+            for (int i = 0; i < longer; i++)
+            {
+                int e = first + i;
+                if (e < middle && next[e] <= epoch)
+                {
+                    VisitPlanar(e, live, others, tailTarget, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
+                }
+
+                e = middle + i;
+                if (e < end && next[e] <= epoch)
+                {
+                    VisitPlanar(e, live, others, tailTarget, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
+                }
+            }
+        }
+
+        random = state;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void VisitPlanar(
+        int e,
+        float* live,
+        float* others,
+        float* tailTarget,
+        int* heads,
+        int* tails,
+        double* next,
+        double* nextNegative,
+        double* perSample,
+        double* perNegative,
+        float a,
+        float b,
+        float attraction,
+        float repulsion,
+        float alpha,
+        int epoch,
+        int vertices,
+        bool batchNegatives,
+        ref ulong state)
+    {
+        int j = heads[e];
+        int k = tails[e];
+        float* current = live + (2L * j);
+        float x = current[0];
+        float y = current[1];
+        float* other = others + (2L * k);
+        float dx = x - other[0];
+        float dy = y - other[1];
+        float distanceSquared = (dx * dx) + (dy * dy);
+        if (distanceSquared > 0f)
+        {
+            float powered = MathF.Pow(distanceSquared, b);
+            float coefficient = attraction * powered / (distanceSquared * ((a * powered) + 1f));
+            float gx = Math.Min(Math.Max(coefficient * dx, -Clip), Clip) * alpha;
+            float gy = Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
+            x += gx;
+            y += gy;
+            float* pulled = tailTarget + (2L * k);
+            pulled[0] -= gx;
+            pulled[1] -= gy;
+        }
+
+        next[e] += perSample[e];
+        int negatives = (int)((epoch - nextNegative[e]) / perNegative[e]);
+        float pushX = 0f;
+        float pushY = 0f;
+        for (int p = 0; p < negatives; p++)
+        {
+            int n = NextVertex(ref state, vertices);
+            if (n == j)
+            {
+                continue;
+            }
+
+            float* negative = others + (2L * n);
+            dx = x - negative[0];
+            dy = y - negative[1];
+            distanceSquared = (dx * dx) + (dy * dy);
+            if (distanceSquared > 0f)
+            {
+                float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * MathF.Pow(distanceSquared, b)) + 1f));
+                float gx = Math.Min(Math.Max(coefficient * dx, -Clip), Clip);
+                float gy = Math.Min(Math.Max(coefficient * dy, -Clip), Clip);
+                if (batchNegatives)
+                {
+                    pushX += gx;
+                    pushY += gy;
+                }
+                else
+                {
+                    x += gx * alpha;
+                    y += gy * alpha;
+                }
+            }
+        }
+
+        current[0] = x + (pushX * alpha);
+        current[1] = y + (pushY * alpha);
+        nextNegative[e] += negatives * perNegative[e];
     }
 
     /// <summary>
@@ -217,7 +363,7 @@ internal sealed class LayoutOptimizer
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Visit(int e, bool batchNegatives, ref RandomStream random)
+        public void Visit(int e, bool batchNegatives, ref ulong random)
         {
             var owner = _owner;
             if (owner._nextSample[e] > _epoch)
@@ -273,12 +419,12 @@ internal sealed class LayoutOptimizer
 
         /// <summary>umap-learn's repulsion: each negative sample measured from the head as the previous one left it.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void PushAwayInTurn(float* current, int self, int negatives, ref RandomStream random)
+        private void PushAwayInTurn(float* current, int self, int negatives, ref ulong random)
         {
             int dim = _owner._dim;
             for (int p = 0; p < negatives; p++)
             {
-                int n = random.NextInt(_owner._vertexCount);
+                int n = NextVertex(ref random, _owner._vertexCount);
                 if (n == self)
                 {
                     continue;
@@ -309,7 +455,7 @@ internal sealed class LayoutOptimizer
         /// wait for the previous one (a chain of pow and division latencies); independent, they overlap in the CPU.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void PushAwayTogether(float* current, int self, int negatives, ref RandomStream random)
+        private void PushAwayTogether(float* current, int self, int negatives, ref ulong random)
         {
             int dim = _owner._dim;
             float* total = _scratch;
@@ -320,7 +466,7 @@ internal sealed class LayoutOptimizer
 
             for (int p = 0; p < negatives; p++)
             {
-                int n = random.NextInt(_owner._vertexCount);
+                int n = NextVertex(ref random, _owner._vertexCount);
                 if (n == self)
                 {
                     continue;
