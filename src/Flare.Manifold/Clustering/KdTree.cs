@@ -188,7 +188,7 @@ internal sealed class KdTree
             float offCenter = MathF.Sqrt(VectorMath.SquaredDistance(point, center));
             float lowest = Math.Max(0f, centerRadius - offCenter);
             float highest = (centerRadius + offCenter) * 1.0001f;
-            int threshold = KthSmallest(bits.AsSpan(0, count), k, BitConverter.SingleToInt32Bits(lowest * lowest * 0.9999f), BitConverter.SingleToInt32Bits(highest * highest));
+            int threshold = FloatSelection.KthSmallest(bits.AsSpan(0, count), k, BitConverter.SingleToInt32Bits(lowest * lowest * 0.9999f), BitConverter.SingleToInt32Bits(highest * highest));
             kth[q] = BitConverter.Int32BitsToSingle(threshold);
 
             // Self first, then the candidates strictly inside the threshold, then ties at it until k are taken.
@@ -240,61 +240,6 @@ internal sealed class KdTree
         {
             output[i] = BitConverter.SingleToInt32Bits(VectorMath.SquaredDistance(point, Point(candidates[i])));
         }
-    }
-
-    /// <summary>
-    /// The k-th smallest (1-based) of non-negative float bit patterns, known to lie in [low, high] when those
-    /// bounds are valid, by bisection with SIMD counting; falls back to the full range otherwise.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int KthSmallest(Span<int> values, int k, int low, int high)
-    {
-        if (CountAtMost(values, high) < k || (low > 0 && CountAtMost(values, low - 1) >= k))
-        {
-            low = 0;
-            high = int.MaxValue;
-        }
-
-        while (low < high)
-        {
-            int middle = low + ((high - low) / 2);
-            if (CountAtMost(values, middle) >= k)
-            {
-                high = middle;
-            }
-            else
-            {
-                low = middle + 1;
-            }
-        }
-
-        return low;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int CountAtMost(ReadOnlySpan<int> values, int limit)
-    {
-        int i = 0;
-        int count = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var bound = Vector256.Create(limit);
-            var total = Vector256<int>.Zero;
-            for (; i <= values.Length - Vector256<int>.Count; i += Vector256<int>.Count)
-            {
-                // A true lane is all ones (-1), so subtracting the mask counts it.
-                total -= Vector256.LessThanOrEqual(Vector256.Create(values[i..]), bound);
-            }
-
-            count = Vector256.Sum(total);
-        }
-
-        for (; i < values.Length; i++)
-        {
-            count += values[i] <= limit ? 1 : 0;
-        }
-
-        return count;
     }
 
     /// <summary>Heap-based k nearest tree points of an arbitrary location.</summary>

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -7,8 +6,9 @@ namespace Flare.Manifold.Neighbors;
 /// <summary>
 /// Exact k nearest neighbours by blocked brute force: distances come from |q|^2 + |r|^2 - 2 q.r computed by a
 /// 4 x 16 SIMD micro-kernel over cache-sized tiles of packed reference points, spread over cores by fixed query
-/// chunks (each query always sees the references in the same order, so the result does not depend on threads).
-/// The k survivors are then re-measured directly, so reported distances carry no cancellation error.
+/// chunks (each query always sees the references in the same order, so the result does not depend on threads);
+/// each query's best k are kept by a <see cref="CandidateBuffer"/>. The k survivors are then re-measured directly,
+/// so reported distances carry no cancellation error.
 /// </summary>
 public static class ExactNeighbors
 {
@@ -38,7 +38,6 @@ public static class ExactNeighbors
 
         var distances = new float[n * k];
         var indices = new int[n * k];
-        NeighborHeap.Initialize(distances, indices);
 
         int panelsPerTile = Math.Max(1, TileBytes / Math.Max(1, dims * PanelWidth * sizeof(float)));
         int chunks = (n + QueryChunk - 1) / QueryChunk;
@@ -106,6 +105,7 @@ public static class ExactNeighbors
         int panels = packedNorms.Length / PanelWidth;
         int dims = queries.Columns;
         var scores = new float[QueryBlock * panelsPerTile * PanelWidth];
+        var candidates = new CandidateBuffer(end - start, k);
         fixed (float* queryBase = queries.Values)
         fixed (float* packedBase = packed)
         fixed (float* normBase = packedNorms)
@@ -126,11 +126,13 @@ public static class ExactNeighbors
                     Kernel(q0, q1, q2, q3, dims, packedBase, normBase, tile, tileEnd, scoreBase, width);
                     for (int r = 0; r < count; r++)
                     {
-                        Admit(new ReadOnlySpan<float>(scoreBase + (r * width), width), queryNorms[q + r], tile * PanelWidth, q + r, k, distances, indices);
+                        candidates.Admit(q + r - start, new ReadOnlySpan<float>(scoreBase + (r * width), width), queryNorms[q + r], tile * PanelWidth);
                     }
                 }
             }
         }
+
+        candidates.Finish(distances.AsSpan(start * k, (end - start) * k), indices.AsSpan(start * k, (end - start) * k));
     }
 
     /// <summary>
@@ -217,30 +219,6 @@ public static class ExactNeighbors
             Vector512.FusedMultiplyAdd(minusTwo, a1, n).Store(s + width);
             Vector512.FusedMultiplyAdd(minusTwo, a2, n).Store(s + (2 * width));
             Vector512.FusedMultiplyAdd(minusTwo, a3, n).Store(s + (3 * width));
-        }
-    }
-
-    /// <summary>Pushes the references whose distance (score + |q|^2) beats the query's current k-th best, 8 lanes compared at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Admit(ReadOnlySpan<float> scores, float queryNorm, int baseIndex, int query, int k, float[] heapDistances, int[] heapIndices)
-    {
-        var rowDistances = heapDistances.AsSpan(query * k, k);
-        var rowIndices = heapIndices.AsSpan(query * k, k);
-        var threshold = Vector256.Create(rowDistances[0] - queryNorm);
-        for (int i = 0; i < scores.Length; i += 8)
-        {
-            uint mask = Vector256.LessThan(Vector256.Create(scores[i..]), threshold).ExtractMostSignificantBits();
-            while (mask != 0)
-            {
-                int lane = BitOperations.TrailingZeroCount(mask);
-                mask &= mask - 1;
-                float distance = scores[i + lane] + queryNorm;
-                if (distance < rowDistances[0])
-                {
-                    NeighborHeap.ReplaceRoot(rowDistances, rowIndices, distance, baseIndex + i + lane);
-                    threshold = Vector256.Create(rowDistances[0] - queryNorm);
-                }
-            }
         }
     }
 }

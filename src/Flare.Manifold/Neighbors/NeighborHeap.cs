@@ -62,17 +62,11 @@ internal static class NeighborHeap
         return true;
     }
 
-    /// <summary>Heap-sorts a row into ascending distance (ties by ascending index, for determinism).</summary>
+    /// <summary>Sorts a row (heap-ordered or not) into ascending distance, ties by ascending index for determinism.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortAscending(Span<float> distances, Span<int> indices)
     {
-        for (int end = distances.Length - 1; end > 0; end--)
-        {
-            (distances[0], distances[end]) = (distances[end], distances[0]);
-            (indices[0], indices[end]) = (indices[end], indices[0]);
-            SiftDown(distances[..end], indices[..end], 0);
-        }
-
+        distances.Sort(indices);
         for (int i = 1; i < distances.Length; i++)
         {
             float d = distances[i];
@@ -88,35 +82,5 @@ internal static class NeighborHeap
             distances[j + 1] = d;
             indices[j + 1] = idx;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SiftDown(Span<float> distances, Span<int> indices, int i)
-    {
-        int size = distances.Length;
-        float distance = distances[i];
-        int index = indices[i];
-        while (true)
-        {
-            int left = (2 * i) + 1;
-            if (left >= size)
-            {
-                break;
-            }
-
-            int right = left + 1;
-            int larger = right < size && distances[right] > distances[left] ? right : left;
-            if (distances[larger] <= distance)
-            {
-                break;
-            }
-
-            distances[i] = distances[larger];
-            indices[i] = indices[larger];
-            i = larger;
-        }
-
-        distances[i] = distance;
-        indices[i] = index;
     }
 }
