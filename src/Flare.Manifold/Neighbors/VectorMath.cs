@@ -15,7 +15,22 @@ internal static class VectorMath
         int length = x.Length;
         int i = 0;
         float sum = 0f;
-        if (Vector256.IsHardwareAccelerated && length >= Vector256<float>.Count)
+        if (Vector512.IsHardwareAccelerated && length >= 64)
+        {
+            var wide0 = Vector512<float>.Zero;
+            var wide1 = Vector512<float>.Zero;
+            for (; i <= length - 32; i += 32)
+            {
+                var d0 = Vector512.LoadUnsafe(ref px, (nuint)i) - Vector512.LoadUnsafe(ref py, (nuint)i);
+                var d1 = Vector512.LoadUnsafe(ref px, (nuint)(i + 16)) - Vector512.LoadUnsafe(ref py, (nuint)(i + 16));
+                wide0 = Vector512.FusedMultiplyAdd(d0, d0, wide0);
+                wide1 = Vector512.FusedMultiplyAdd(d1, d1, wide1);
+            }
+
+            sum = Vector512.Sum(wide0 + wide1);
+        }
+
+        if (Vector256.IsHardwareAccelerated && length - i >= Vector256<float>.Count)
         {
             var acc0 = Vector256<float>.Zero;
             var acc1 = Vector256<float>.Zero;
@@ -33,7 +48,7 @@ internal static class VectorMath
                 acc0 = Vector256.FusedMultiplyAdd(d0, d0, acc0);
             }
 
-            sum = Vector256.Sum(acc0 + acc1);
+            sum += Vector256.Sum(acc0 + acc1);
         }
 
         for (; i < length; i++)
