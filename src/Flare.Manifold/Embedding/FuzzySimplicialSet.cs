@@ -40,11 +40,13 @@ public static class FuzzySimplicialSet
             double mid = 1.0;
             for (int step = 0; step < SearchSteps; step++)
             {
-                double sum = 0;
+                // Single-precision exp: the terms are float32 distances and the search stops at 1e-5 anyway.
+                float scale = (float)(1.0 / mid);
+                float sum = 0f;
                 for (int j = 1; j < k; j++)
                 {
-                    double d = distances[j] - rho;
-                    sum += d > 0 ? Math.Exp(-(d / mid)) : 1.0;
+                    float d = distances[j] - (float)rho;
+                    sum += d > 0f ? MathF.Exp(-d * scale) : 1f;
                 }
 
                 if (Math.Abs(sum - target) < Tolerance)

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Flare.Manifold.Neighbors;
 
@@ -40,29 +39,39 @@ internal sealed class CandidateBuffer
         _mergeIds = new int[k + PendingCapacity];
     }
 
-    /// <summary>Offers references baseIndex + i with squared distance max(0, scores[i] + queryNorm).</summary>
+    /// <summary>The query's current k-th best squared distance (+inf until k candidates are kept).</summary>
+    public float Threshold(int query) => _threshold[query];
+
+    /// <summary>
+    /// Offers references baseIndex + i with squared distance max(0, scores[i] + queryNorm); masks[p] flags the
+    /// lanes of panel p (16 references) that were under the threshold when the scores were computed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Admit(int query, ReadOnlySpan<float> scores, float queryNorm, int baseIndex)
+    public void Admit(int query, ReadOnlySpan<float> scores, ReadOnlySpan<ushort> masks, float queryNorm, int baseIndex)
     {
-        var limit = Vector256.Create(_threshold[query] - queryNorm);
+        float limit = _threshold[query] - queryNorm;
         int pending = _pendingCount[query];
         int pendingStart = query * PendingCapacity;
-        for (int i = 0; i < scores.Length; i += Vector256<float>.Count)
+        for (int panel = 0; panel < masks.Length; panel++)
         {
-            uint mask = Vector256.LessThan(Vector256.Create(scores[i..]), limit).ExtractMostSignificantBits();
+            uint mask = masks[panel];
             while (mask != 0)
             {
-                int lane = BitOperations.TrailingZeroCount(mask);
+                int lane = (panel * 16) + BitOperations.TrailingZeroCount(mask);
                 mask &= mask - 1;
-                float distance = Math.Max(0f, scores[i + lane] + queryNorm);
-                _pendingBits[pendingStart + pending] = BitConverter.SingleToInt32Bits(distance);
-                _pendingIds[pendingStart + pending] = baseIndex + i + lane;
+                if (!(scores[lane] < limit))
+                {
+                    continue;
+                }
+
+                _pendingBits[pendingStart + pending] = BitConverter.SingleToInt32Bits(Math.Max(0f, scores[lane] + queryNorm));
+                _pendingIds[pendingStart + pending] = baseIndex + lane;
                 if (++pending == PendingCapacity)
                 {
                     _pendingCount[query] = pending;
                     Merge(query);
                     pending = 0;
-                    limit = Vector256.Create(_threshold[query] - queryNorm);
+                    limit = _threshold[query] - queryNorm;
                 }
             }
         }

@@ -105,11 +105,15 @@ public static class ExactNeighbors
         int panels = packedNorms.Length / PanelWidth;
         int dims = queries.Columns;
         var scores = new float[QueryBlock * panelsPerTile * PanelWidth];
+        var masks = new ushort[QueryBlock * panelsPerTile];
+        var limits = new float[QueryBlock];
         var candidates = new CandidateBuffer(end - start, k);
         fixed (float* queryBase = queries.Values)
         fixed (float* packedBase = packed)
         fixed (float* normBase = packedNorms)
         fixed (float* scoreBase = scores)
+        fixed (ushort* maskBase = masks)
+        fixed (float* limitBase = limits)
         {
             for (int tile = 0; tile < panels; tile += panelsPerTile)
             {
@@ -123,10 +127,22 @@ public static class ExactNeighbors
                     float* q1 = queryBase + ((long)(q + Math.Min(1, count - 1)) * dims);
                     float* q2 = queryBase + ((long)(q + Math.Min(2, count - 1)) * dims);
                     float* q3 = queryBase + ((long)(q + Math.Min(3, count - 1)) * dims);
-                    Kernel(q0, q1, q2, q3, dims, packedBase, normBase, tile, tileEnd, scoreBase, width);
+                    for (int r = 0; r < QueryBlock; r++)
+                    {
+                        int row = q + Math.Min(r, count - 1);
+                        limits[r] = candidates.Threshold(row - start) - queryNorms[row];
+                    }
+
+                    Kernel(q0, q1, q2, q3, dims, packedBase, normBase, tile, tileEnd, scoreBase, width, limitBase, maskBase);
+                    int tilePanels = tileEnd - tile;
                     for (int r = 0; r < count; r++)
                     {
-                        candidates.Admit(q + r - start, new ReadOnlySpan<float>(scoreBase + (r * width), width), queryNorms[q + r], tile * PanelWidth);
+                        candidates.Admit(
+                            q + r - start,
+                            new ReadOnlySpan<float>(scoreBase + (r * width), width),
+                            new ReadOnlySpan<ushort>(maskBase + (r * tilePanels), tilePanels),
+                            queryNorms[q + r],
+                            tile * PanelWidth);
                     }
                 }
             }
@@ -136,17 +152,25 @@ public static class ExactNeighbors
     }
 
     /// <summary>
-    /// |r|^2 - 2 q.r for four queries against the tile's panels, written to four rows of <paramref name="scores"/>.
-    /// Kept free of calls so the eight accumulators stay in registers.
+    /// |r|^2 - 2 q.r for four queries against the tile's panels, written to four rows of <paramref name="scores"/>,
+    /// with one 16-bit mask per query and panel of the lanes under that query's limit (its k-th best distance
+    /// minus |q|^2 when the block started), so admission only looks at panels with a hit. Kept free of calls so the
+    /// accumulators stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel(float* q0, float* q1, float* q2, float* q3, int dims, float* packed, float* norms, int tileStart, int tileEnd, float* scores, int width)
+    private static unsafe void Kernel(float* q0, float* q1, float* q2, float* q3, int dims, float* packed, float* norms, int tileStart, int tileEnd, float* scores, int width, float* limits, ushort* masks)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Kernel512(q0, q1, q2, q3, dims, packed, norms, tileStart, tileEnd, scores, width);
+            Kernel512(q0, q1, q2, q3, dims, packed, norms, tileStart, tileEnd, scores, width, limits, masks);
             return;
         }
+
+        int panels = tileEnd - tileStart;
+        var limit0 = Vector256.Create(limits[0]);
+        var limit1 = Vector256.Create(limits[1]);
+        var limit2 = Vector256.Create(limits[2]);
+        var limit3 = Vector256.Create(limits[3]);
 
         var minusTwo = Vector256.Create(-2f);
         for (int panel = tileStart; panel < tileEnd; panel++)
@@ -180,22 +204,40 @@ public static class ExactNeighbors
 
             var n0 = Vector256.Load(norms + (panel * PanelWidth));
             var n1 = Vector256.Load(norms + (panel * PanelWidth) + 8);
-            float* s = scores + ((panel - tileStart) * PanelWidth);
-            Vector256.FusedMultiplyAdd(minusTwo, a00, n0).Store(s);
-            Vector256.FusedMultiplyAdd(minusTwo, a01, n1).Store(s + 8);
-            Vector256.FusedMultiplyAdd(minusTwo, a10, n0).Store(s + width);
-            Vector256.FusedMultiplyAdd(minusTwo, a11, n1).Store(s + width + 8);
-            Vector256.FusedMultiplyAdd(minusTwo, a20, n0).Store(s + (2 * width));
-            Vector256.FusedMultiplyAdd(minusTwo, a21, n1).Store(s + (2 * width) + 8);
-            Vector256.FusedMultiplyAdd(minusTwo, a30, n0).Store(s + (3 * width));
-            Vector256.FusedMultiplyAdd(minusTwo, a31, n1).Store(s + (3 * width) + 8);
+            int local = panel - tileStart;
+            float* s = scores + (local * PanelWidth);
+            var s00 = Vector256.FusedMultiplyAdd(minusTwo, a00, n0);
+            var s01 = Vector256.FusedMultiplyAdd(minusTwo, a01, n1);
+            var s10 = Vector256.FusedMultiplyAdd(minusTwo, a10, n0);
+            var s11 = Vector256.FusedMultiplyAdd(minusTwo, a11, n1);
+            var s20 = Vector256.FusedMultiplyAdd(minusTwo, a20, n0);
+            var s21 = Vector256.FusedMultiplyAdd(minusTwo, a21, n1);
+            var s30 = Vector256.FusedMultiplyAdd(minusTwo, a30, n0);
+            var s31 = Vector256.FusedMultiplyAdd(minusTwo, a31, n1);
+            s00.Store(s);
+            s01.Store(s + 8);
+            s10.Store(s + width);
+            s11.Store(s + width + 8);
+            s20.Store(s + (2 * width));
+            s21.Store(s + (2 * width) + 8);
+            s30.Store(s + (3 * width));
+            s31.Store(s + (3 * width) + 8);
+            masks[local] = (ushort)(Vector256.LessThan(s00, limit0).ExtractMostSignificantBits() | (Vector256.LessThan(s01, limit0).ExtractMostSignificantBits() << 8));
+            masks[panels + local] = (ushort)(Vector256.LessThan(s10, limit1).ExtractMostSignificantBits() | (Vector256.LessThan(s11, limit1).ExtractMostSignificantBits() << 8));
+            masks[(2 * panels) + local] = (ushort)(Vector256.LessThan(s20, limit2).ExtractMostSignificantBits() | (Vector256.LessThan(s21, limit2).ExtractMostSignificantBits() << 8));
+            masks[(3 * panels) + local] = (ushort)(Vector256.LessThan(s30, limit3).ExtractMostSignificantBits() | (Vector256.LessThan(s31, limit3).ExtractMostSignificantBits() << 8));
         }
     }
 
     /// <summary>The same with one 16-lane vector per query (AVX-512): half the instructions, no register pressure.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel512(float* q0, float* q1, float* q2, float* q3, int dims, float* packed, float* norms, int tileStart, int tileEnd, float* scores, int width)
+    private static unsafe void Kernel512(float* q0, float* q1, float* q2, float* q3, int dims, float* packed, float* norms, int tileStart, int tileEnd, float* scores, int width, float* limits, ushort* masks)
     {
+        int panels = tileEnd - tileStart;
+        var limit0 = Vector512.Create(limits[0]);
+        var limit1 = Vector512.Create(limits[1]);
+        var limit2 = Vector512.Create(limits[2]);
+        var limit3 = Vector512.Create(limits[3]);
         var minusTwo = Vector512.Create(-2f);
         for (int panel = tileStart; panel < tileEnd; panel++)
         {
@@ -214,11 +256,20 @@ public static class ExactNeighbors
             }
 
             var n = Vector512.Load(norms + (panel * PanelWidth));
-            float* s = scores + ((panel - tileStart) * PanelWidth);
-            Vector512.FusedMultiplyAdd(minusTwo, a0, n).Store(s);
-            Vector512.FusedMultiplyAdd(minusTwo, a1, n).Store(s + width);
-            Vector512.FusedMultiplyAdd(minusTwo, a2, n).Store(s + (2 * width));
-            Vector512.FusedMultiplyAdd(minusTwo, a3, n).Store(s + (3 * width));
+            int local = panel - tileStart;
+            float* s = scores + (local * PanelWidth);
+            var s0 = Vector512.FusedMultiplyAdd(minusTwo, a0, n);
+            var s1 = Vector512.FusedMultiplyAdd(minusTwo, a1, n);
+            var s2 = Vector512.FusedMultiplyAdd(minusTwo, a2, n);
+            var s3 = Vector512.FusedMultiplyAdd(minusTwo, a3, n);
+            s0.Store(s);
+            s1.Store(s + width);
+            s2.Store(s + (2 * width));
+            s3.Store(s + (3 * width));
+            masks[local] = (ushort)Vector512.LessThan(s0, limit0).ExtractMostSignificantBits();
+            masks[panels + local] = (ushort)Vector512.LessThan(s1, limit1).ExtractMostSignificantBits();
+            masks[(2 * panels) + local] = (ushort)Vector512.LessThan(s2, limit2).ExtractMostSignificantBits();
+            masks[(3 * panels) + local] = (ushort)Vector512.LessThan(s3, limit3).ExtractMostSignificantBits();
         }
     }
 }
