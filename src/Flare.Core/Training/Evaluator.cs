@@ -1,5 +1,6 @@
 using Flare.Data;
 using Flare.Models;
+using Flare.Native;
 using Flare.Progress;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -23,6 +24,7 @@ public static class Evaluator
     /// <summary>The predicted class of every image.</summary>
     public static int[] Predict(ImageClassifier model, ImageSet images, Normalization normalization, IProgressSink? progress = null, string stageName = "predicting")
     {
+        ConvolutionBackend.ConfigureFor(model);
         var assembler = new BatchAssembler(images, normalization);
         var predictions = new int[images.Count];
         var buffer = new float[BatchSize * assembler.ImageFloats];

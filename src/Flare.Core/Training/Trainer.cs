@@ -25,6 +25,7 @@ public static class Trainer
 
         torch.manual_seed((long)(options.Seed & long.MaxValue));
         var model = spec.Create(width, train.ClassNames.Count);
+        if (ConvolutionBackend.ConfigureFor(model) is { } note) progress.Message(note);
         var normalization = Normalization.FromImages(train);
         var assembler = new BatchAssembler(train, normalization);
         var batchSize = Math.Min(options.BatchSize, train.Count);

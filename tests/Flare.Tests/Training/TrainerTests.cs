@@ -1,0 +1,47 @@
+using Flare.Data;
+using Flare.Progress;
+using Flare.Tests.Support;
+using Flare.Training;
+using TorchSharp;
+
+namespace Flare.Tests.Training;
+
+[Collection(TorchCollection.Name)]
+public class TrainerTests
+{
+    [Fact]
+    public void TrainingOnARealCifarSliceClearlyBeatsChance()
+    {
+        var train = ImageSource.Load(SharedData.Cifar10Train, limit: 2000);
+        var test = ImageSource.Load(SharedData.Cifar10Test, limit: 1000);
+        var options = new TrainingOptions { Width = 16, Epochs = 3, Augmentation = Augmentation.Flip, Seed = 1 };
+
+        var result = Trainer.Train(train, options, SilentProgress.Instance);
+
+        using (result.Model)
+        {
+            var accuracy = Evaluator.Accuracy(Evaluator.Predict(result.Model, test, result.Metadata.Normalization), test.Labels);
+            // Chance is 10 %; three epochs on 2,000 images reach about a third.
+            Assert.True(accuracy > 0.25, $"test accuracy {accuracy:P1} does not clearly beat chance");
+        }
+        Assert.Equal(3, result.History.Count);
+        Assert.True(result.History[^1].Loss < result.History[0].Loss);
+        Assert.Equal(train.ContentHash(), result.Metadata.TrainingDataHash);
+    }
+
+    [Fact]
+    public void SameSeedGivesTheSameModel()
+    {
+        var images = SyntheticImages.Create(perClass: 16, classes: 2, height: 32, width: 32);
+        var options = new TrainingOptions { Width = 4, Epochs = 1, BatchSize = 8, Augmentation = Augmentation.CropFlip, Seed = 9 };
+
+        var first = Trainer.Train(images, options, SilentProgress.Instance);
+        var second = Trainer.Train(images, options, SilentProgress.Instance);
+        var other = Trainer.Train(images, options with { Seed = 10 }, SilentProgress.Instance);
+
+        using var input = torch.randn(4, 3, 32, 32);
+        using var noGrad = torch.no_grad();
+        Assert.True(torch.equal(first.Model.call(input), second.Model.call(input)).all().item<bool>());
+        Assert.False(torch.equal(first.Model.call(input), other.Model.call(input)).all().item<bool>());
+    }
+}
