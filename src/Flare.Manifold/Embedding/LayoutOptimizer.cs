@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Flare.Manifold.Embedding;
 
@@ -13,7 +14,7 @@ namespace Flare.Manifold.Embedding;
 /// (what it runs when random_state is set). <see cref="UmapLayoutMode.Parallel"/> splits the edges (sorted by head)
 /// into a fixed number of chunks owning disjoint head ranges; within an epoch a chunk moves its own heads at once,
 /// reads every other position from the epoch's starting snapshot and collects the pulls on tails in its own
-/// buffer, added in chunk order when the epoch ends; each chunk draws negatives from its own (seed, epoch, chunk)
+/// <see cref="PullLog"/>, added in chunk order when the epoch ends; each chunk draws negatives from its own (seed, epoch, chunk)
 /// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether), each chunk walked
 /// as two interleaved halves. Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core
 /// count, so the same seed gives the same embedding; the price is that positions read by other chunks lag by up to
@@ -64,7 +65,7 @@ internal sealed class LayoutOptimizer
         var chunkStart = parallel ? ChunkBoundaries() : [0, _head.Length];
         int chunks = chunkStart.Length - 1;
         var snapshot = parallel ? new float[embedding.Length] : embedding;
-        var tailBuffers = parallel ? Enumerable.Range(0, chunks).Select(_ => new float[embedding.Length]).ToArray() : [embedding];
+        var pullLogs = parallel ? Enumerable.Range(0, chunks).Select(c => new PullLog(chunkStart[c + 1] - chunkStart[c], _dim)).ToArray() : [];
         ulong sequentialRandom = RandomStream.Mix((ulong)(uint)_settings.Seed ^ 0x5EED_0003UL);
         double alpha = _settings.InitialAlpha;
         for (int epoch = 0; epoch < _settings.Epochs; epoch++)
@@ -78,9 +79,9 @@ internal sealed class LayoutOptimizer
                 Parallel.For(0, chunks, c =>
                 {
                     ulong random = RandomStream.Mix(((ulong)(uint)_settings.Seed << 32) ^ (((ulong)(uint)currentEpoch * (ulong)chunks) + (ulong)c + 1UL));
-                    RunChunk(embedding, snapshot, tailBuffers[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
+                    RunChunk(embedding, snapshot, pullLogs[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
                 });
-                AddTailBuffers(embedding, tailBuffers);
+                PullLog.ApplyAll(embedding, _dim, pullLogs);
             }
             else
             {
@@ -124,23 +125,6 @@ internal sealed class LayoutOptimizer
         return at;
     }
 
-    private static void AddTailBuffers(float[] embedding, float[][] buffers)
-    {
-        const int block = 8192;
-        Parallel.For(0, (embedding.Length + block - 1) / block, b =>
-        {
-            int end = Math.Min(embedding.Length, (b + 1) * block);
-            foreach (var buffer in buffers)
-            {
-                for (int i = b * block; i < end; i++)
-                {
-                    embedding[i] += buffer[i];
-                    buffer[i] = 0f;
-                }
-            }
-        });
-    }
-
     /// <summary>umap-learn's order: every edge in turn, each update seen by the next.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void RunSequential(float[] embedding, float alpha, int epoch, ref ulong random)
@@ -150,11 +134,11 @@ internal sealed class LayoutOptimizer
         {
             if (_dim == 2)
             {
-                RunPlanar(points, points, points, 0, _head.Length, _head.Length, alpha, epoch, batchNegatives: false, ref random);
+                RunPlanar(points, points, null, 0, _head.Length, _head.Length, alpha, epoch, batchNegatives: false, ref random);
                 return;
             }
 
-            var pass = new Pass(this, points, points, points, alpha, epoch, scratch);
+            var pass = new Pass(this, points, points, null, alpha, epoch, scratch);
             for (int e = 0; e < _head.Length; e++)
             {
                 pass.Visit(e, batchNegatives: false, ref random);
@@ -167,21 +151,20 @@ internal sealed class LayoutOptimizer
     /// the two dependency chains (each head's position feeds its next update) overlap in the CPU.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunChunk(float[] live, float[] snapshot, float[] tailBuffer, int first, int end, float alpha, int epoch, ref ulong random)
+    private unsafe void RunChunk(float[] live, float[] snapshot, PullLog pulls, int first, int end, float alpha, int epoch, ref ulong random)
     {
         int middle = HeadBoundaryFrom(first + ((end - first) / 2), end);
         float* scratch = stackalloc float[_dim];
         fixed (float* livePoints = live)
         fixed (float* snapshotPoints = snapshot)
-        fixed (float* tailPoints = tailBuffer)
         {
             if (_dim == 2)
             {
-                RunPlanar(livePoints, snapshotPoints, tailPoints, first, middle, end, alpha, epoch, batchNegatives: true, ref random);
+                RunPlanar(livePoints, snapshotPoints, pulls, first, middle, end, alpha, epoch, batchNegatives: true, ref random);
                 return;
             }
 
-            var pass = new Pass(this, livePoints, snapshotPoints, tailPoints, alpha, epoch, scratch);
+            var pass = new Pass(this, livePoints, snapshotPoints, pulls, alpha, epoch, scratch);
             int longer = Math.Max(middle - first, end - middle);
             for (int i = 0; i < longer; i++)
             {
@@ -211,8 +194,9 @@ internal sealed class LayoutOptimizer
     /// edge visit. Edges [first, middle) and [middle, end) are visited alternately (with middle = end: in order).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunPlanar(float* live, float* others, float* tailTarget, int first, int middle, int end, float alpha, int epoch, bool batchNegatives, ref ulong random)
+    private unsafe void RunPlanar(float* live, float* others, PullLog? pulls, int first, int middle, int end, float alpha, int epoch, bool batchNegatives, ref ulong random)
     {
+        int logged = pulls?.Count ?? 0;
         float a = (float)_settings.A;
         float b = (float)_settings.B;
         float attraction = -2f * a * b;
@@ -225,25 +209,33 @@ internal sealed class LayoutOptimizer
         fixed (double* nextNegative = _nextNegative)
         fixed (double* perSample = _epochsPerSample)
         fixed (double* perNegative = _epochsPerNegative)
+        fixed (int* logVertices = pulls?.Vertices)
+        fixed (float* logDeltas = pulls?.Deltas)
         {
+            // Without a log (the sequential schedule) pulls go straight into the live embedding.
+            float* tailTarget = pulls is null ? live : null;
             int longer = Math.Max(middle - first, end - middle);
             for (int i = 0; i < longer; i++)
             {
                 int e = first + i;
                 if (e < middle && next[e] <= epoch)
                 {
-                    VisitPlanar(e, live, others, tailTarget, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
+                    VisitPlanar(e, live, others, tailTarget, logVertices, logDeltas, ref logged, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
                 }
 
                 e = middle + i;
                 if (e < end && next[e] <= epoch)
                 {
-                    VisitPlanar(e, live, others, tailTarget, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
+                    VisitPlanar(e, live, others, tailTarget, logVertices, logDeltas, ref logged, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
                 }
             }
         }
 
         random = state;
+        if (pulls is not null)
+        {
+            pulls.Count = logged;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -252,6 +244,9 @@ internal sealed class LayoutOptimizer
         float* live,
         float* others,
         float* tailTarget,
+        int* logVertices,
+        float* logDeltas,
+        ref int logged,
         int* heads,
         int* tails,
         double* next,
@@ -285,41 +280,48 @@ internal sealed class LayoutOptimizer
             float gy = Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
             x += gx;
             y += gy;
-            float* pulled = tailTarget + (2L * k);
-            pulled[0] -= gx;
-            pulled[1] -= gy;
+            if (tailTarget is not null)
+            {
+                float* pulled = tailTarget + (2L * k);
+                pulled[0] -= gx;
+                pulled[1] -= gy;
+            }
+            else
+            {
+                logVertices[logged] = k;
+                logDeltas[2 * logged] = -gx;
+                logDeltas[(2 * logged) + 1] = -gy;
+                logged++;
+            }
         }
 
         next[e] += perSample[e];
         int negatives = (int)((epoch - nextNegative[e]) / perNegative[e]);
         float pushX = 0f;
         float pushY = 0f;
-        for (int p = 0; p < negatives; p++)
+        if (batchNegatives)
         {
-            int n = NextVertex(ref state, vertices);
-            if (n == j)
+            (pushX, pushY) = PushAwayPlanar(x, y, j, negatives, others, a, b, repulsion, vertices, ref state);
+        }
+        else
+        {
+            for (int p = 0; p < negatives; p++)
             {
-                continue;
-            }
-
-            float* negative = others + (2L * n);
-            dx = x - negative[0];
-            dy = y - negative[1];
-            distanceSquared = (dx * dx) + (dy * dy);
-            if (distanceSquared > 0f)
-            {
-                float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * MathF.Pow(distanceSquared, b)) + 1f));
-                float gx = Math.Min(Math.Max(coefficient * dx, -Clip), Clip);
-                float gy = Math.Min(Math.Max(coefficient * dy, -Clip), Clip);
-                if (batchNegatives)
+                int n = NextVertex(ref state, vertices);
+                if (n == j)
                 {
-                    pushX += gx;
-                    pushY += gy;
+                    continue;
                 }
-                else
+
+                float* negative = others + (2L * n);
+                dx = x - negative[0];
+                dy = y - negative[1];
+                distanceSquared = (dx * dx) + (dy * dy);
+                if (distanceSquared > 0f)
                 {
-                    x += gx * alpha;
-                    y += gy * alpha;
+                    float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * MathF.Pow(distanceSquared, b)) + 1f));
+                    x += Math.Min(Math.Max(coefficient * dx, -Clip), Clip) * alpha;
+                    y += Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
                 }
             }
         }
@@ -330,15 +332,53 @@ internal sealed class LayoutOptimizer
     }
 
     /// <summary>
+    /// The batched repulsion of one 2-D visit, eight negative samples per SIMD step: the summed clipped pushes (not
+    /// yet scaled by the learning rate) of the visit's negatives, all measured from (x, y).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (float X, float Y) PushAwayPlanar(float x, float y, int self, int negatives, float* others, float a, float b, float repulsion, int vertices, ref ulong state)
+    {
+        float* negativeX = stackalloc float[8];
+        float* negativeY = stackalloc float[8];
+        int* valid = stackalloc int[8];
+        var clip = Vector256.Create(Clip);
+        var sumX = Vector256<float>.Zero;
+        var sumY = Vector256<float>.Zero;
+        for (int first = 0; first < negatives; first += 8)
+        {
+            int lanes = Math.Min(8, negatives - first);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int n = lane < lanes ? NextVertex(ref state, vertices) : self;
+                float* negative = others + (2L * n);
+                negativeX[lane] = negative[0];
+                negativeY[lane] = negative[1];
+                valid[lane] = n == self ? 0 : -1;
+            }
+
+            var dx = Vector256.Create(x) - Vector256.Load(negativeX);
+            var dy = Vector256.Create(y) - Vector256.Load(negativeY);
+            var distanceSquared = (dx * dx) + (dy * dy);
+            var active = Vector256.GreaterThan(distanceSquared, Vector256<float>.Zero) & Vector256.Load(valid).AsSingle();
+            var powered = VectorPow.Pow(distanceSquared, b);
+            var coefficient = Vector256.Create(repulsion) / ((distanceSquared + Vector256.Create(0.001f)) * Vector256.FusedMultiplyAdd(Vector256.Create(a), powered, Vector256.Create(1f)));
+            sumX += active & Vector256.Min(Vector256.Max(coefficient * dx, -clip), clip);
+            sumY += active & Vector256.Min(Vector256.Max(coefficient * dy, -clip), clip);
+        }
+
+        return (Vector256.Sum(sumX), Vector256.Sum(sumY));
+    }
+
+    /// <summary>
     /// One epoch's view of the arrays: heads move in Live, tails and negatives are read from Others, pulls on
-    /// tails go to Tails. The sequential schedule passes the live array for all three.
+    /// tails go to the chunk's log, or, in the sequential schedule (Others = Live, no log), straight to Live.
     /// </summary>
     private readonly unsafe struct Pass
     {
         private readonly LayoutOptimizer _owner;
         private readonly float* _live;
         private readonly float* _others;
-        private readonly float* _tails;
+        private readonly PullLog? _pulls;
         private readonly float* _scratch;
         private readonly float _alpha;
         private readonly int _epoch;
@@ -347,12 +387,12 @@ internal sealed class LayoutOptimizer
         private readonly float _attraction;
         private readonly float _repulsion;
 
-        public Pass(LayoutOptimizer owner, float* live, float* others, float* tails, float alpha, int epoch, float* scratch)
+        public Pass(LayoutOptimizer owner, float* live, float* others, PullLog? pulls, float alpha, int epoch, float* scratch)
         {
             _owner = owner;
             _live = live;
             _others = others;
-            _tails = tails;
+            _pulls = pulls;
             _alpha = alpha;
             _epoch = epoch;
             _scratch = scratch;
@@ -376,7 +416,6 @@ internal sealed class LayoutOptimizer
             int k = owner._tail[e];
             float* current = _live + ((long)j * dim);
             float* other = _others + ((long)k * dim);
-            float* pulled = _tails + ((long)k * dim);
             float distanceSquared = 0f;
             for (int d = 0; d < dim; d++)
             {
@@ -388,11 +427,20 @@ internal sealed class LayoutOptimizer
             {
                 float powered = MathF.Pow(distanceSquared, _b);
                 float coefficient = _attraction * powered / (distanceSquared * ((_a * powered) + 1f));
+                int entry = _pulls is null ? -1 : _pulls.Count++;
                 for (int d = 0; d < dim; d++)
                 {
                     float gradient = Math.Min(Math.Max(coefficient * (current[d] - other[d]), -Clip), Clip) * _alpha;
                     current[d] += gradient;
-                    pulled[d] -= gradient;
+                    if (_pulls is null)
+                    {
+                        _live[((long)k * dim) + d] -= gradient;
+                    }
+                    else
+                    {
+                        _pulls.Vertices[entry] = k;
+                        _pulls.Deltas[(entry * dim) + d] = -gradient;
+                    }
                 }
             }
 
