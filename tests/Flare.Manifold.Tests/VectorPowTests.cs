@@ -26,6 +26,7 @@ public sealed class VectorPowTests
             }
         }
 
-        Assert.True(worst < 1e-6, $"worst relative error {worst:E2}");
+        // Rounding y * log2 x to float32 bounds the error (about |y log2 x| * 6e-8), not the polynomials.
+        Assert.True(worst < 3e-6, $"worst relative error {worst:E2}");
     }
 }
