@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
+using System.Text;
 
 namespace Flare.Manifold;
 
@@ -59,6 +60,7 @@ public static partial class Npy
     }
 
     /// <summary>Writes a 2-D array as float32 or float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(Stream stream, DenseMatrix matrix, NpyDType dtype = NpyDType.Float32)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -195,6 +197,7 @@ public static partial class Npy
         return new Header(dtype, dims);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadElements(Stream stream, NpyDType dtype, float[] destination)
     {
         int size = dtype is NpyDType.Float32 or NpyDType.Int32 ? 4 : 8;

@@ -15,6 +15,7 @@ namespace Flare.Manifold.Clustering;
 /// </summary>
 internal static class BoruvkaSpanningTree
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static MinimumSpanningTree Compute(DenseMatrix data, CoreDistances core, CancellationToken cancellationToken)
     {
         var tree = core.Tree ?? new KdTree(data);

@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Clustering;
 
 /// <summary>Flat clusters from a condensed tree as hdbscan's get_clusters, do_labelling and get_probabilities define them.</summary>
 public static class ClusterSelection
 {
     /// <summary>The selected cluster nodes, ascending; label i of <see cref="Label"/> is the i-th of them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Select(CondensedTree tree, ClusterSelectionMethod method, bool allowSingleCluster = false, double epsilon = 0)
     {
         ArgumentNullException.ThrowIfNull(tree);
@@ -69,6 +72,7 @@ public static class ClusterSelection
     /// Labels points by the selected cluster they fall out of (directly or below it), -1 otherwise. When the root
     /// is the single selected cluster, only points leaving it at its last level (or above 1/epsilon) belong, as in hdbscan.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Label(CondensedTree tree, IReadOnlyList<int> selected, bool allowSingleCluster = false, double epsilon = 0)
     {
         ArgumentNullException.ThrowIfNull(tree);
@@ -116,6 +120,7 @@ public static class ClusterSelection
     }
 
     /// <summary>hdbscan's membership strength: the level at which a point left, relative to its cluster's last level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float[] Probabilities(CondensedTree tree, IReadOnlyList<int> selected, int[] labels)
     {
         ArgumentNullException.ThrowIfNull(tree);

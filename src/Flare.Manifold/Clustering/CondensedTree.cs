@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Flare.Manifold.Clustering;
@@ -17,6 +18,7 @@ public sealed class CondensedTree
     private readonly int[] _size;
     private readonly int[] _parentOf;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal CondensedTree(int pointCount, int[] parent, int[] child, double[] lambda, int[] childSize)
     {
         PointCount = pointCount;
@@ -72,6 +74,7 @@ public sealed class CondensedTree
     public int Root => PointCount;
 
     /// <summary>hdbscan's condense_tree for a minimum cluster size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static CondensedTree FromLinkage(SingleLinkageTree linkage, int minClusterSize)
     {
         ArgumentNullException.ThrowIfNull(linkage);
@@ -97,32 +100,27 @@ public sealed class CondensedTree
         queue.Enqueue(rootNode);
         var fallen = new Stack<int>();
 
+        // The points of a subtree too small to be a cluster leave at this level (hdbscan lists them breadth first;
+        // here in depth-first order, left before right).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void FallOut(int subtree, int cluster, double level)
         {
             fallen.Push(subtree);
-            var points = new List<int>();
             while (fallen.Count > 0)
             {
                 int node = fallen.Pop();
                 if (node < n)
                 {
-                    points.Add(node);
+                    parent.Add(cluster);
+                    child.Add(node);
+                    lambda.Add(level);
+                    childSize.Add(1);
                 }
                 else
                 {
                     fallen.Push(linkage.Right[node - n]);
                     fallen.Push(linkage.Left[node - n]);
                 }
-            }
-
-            // hdbscan lists fallen points in breadth-first order of the subtree; the set is what matters, sort for stability.
-            points.Sort();
-            foreach (int point in points)
-            {
-                parent.Add(cluster);
-                child.Add(point);
-                lambda.Add(level);
-                childSize.Add(1);
             }
         }
 
@@ -243,6 +241,7 @@ public sealed class CondensedTree
     }
 
     /// <summary>All points under the cluster node: those in its descendant clusters and those that fell out below it as noise; ascending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int[] Points(int cluster)
     {
         EnsureCluster(cluster);
@@ -276,6 +275,7 @@ public sealed class CondensedTree
     }
 
     /// <summary>CSV with header parent,child,lambda,child_size, the column names of hdbscan's condensed_tree_.to_pandas().</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string ToCsv()
     {
         var text = new StringBuilder("parent,child,lambda,child_size\n");

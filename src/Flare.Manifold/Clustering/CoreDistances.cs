@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Flare.Manifold.Neighbors;
 
 namespace Flare.Manifold.Clustering;
@@ -36,6 +37,7 @@ public sealed class CoreDistances
     internal int[] RawNeighbors { get; }
 
     /// <summary>Uses a k-d tree up to 16 dimensions and the blocked exact search above.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static CoreDistances Compute(DenseMatrix data, int minSamples, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);

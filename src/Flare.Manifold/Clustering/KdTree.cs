@@ -13,6 +13,7 @@ internal sealed class KdTree
 {
     public const int LeafSize = 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public KdTree(DenseMatrix data)
     {
         Count = data.Rows;
@@ -113,6 +114,7 @@ internal sealed class KdTree
     /// those candidates; each q then finds its k-th smallest distance by a branch-free bisection on the float bits
     /// (counting with SIMD compares) and keeps the candidates at or below it. Leaves go to cores in fixed chunks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (int[] Positions, float[] KthSquaredDistance) AllNearest(int k, CancellationToken cancellationToken)
     {
         var positions = new int[Count * k];

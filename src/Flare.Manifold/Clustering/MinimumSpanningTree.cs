@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Clustering;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace Flare.Manifold.Clustering;
 /// </summary>
 public sealed class MinimumSpanningTree
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public MinimumSpanningTree(int pointCount, int[] from, int[] to, float[] distance)
     {
         ArgumentNullException.ThrowIfNull(from);
@@ -16,13 +19,30 @@ public sealed class MinimumSpanningTree
             throw new ArgumentException($"a spanning tree of {pointCount} points has {pointCount - 1} edges in three equal arrays.", nameof(from));
         }
 
-        var order = Enumerable.Range(0, from.Length).ToArray();
-        var stableKeys = order.Select(i => (distance[i], i)).ToArray();
-        Array.Sort(stableKeys, order);
+        // Stable sort as one primitive sort: non-negative floats order like their bits, the index breaks ties.
+        var keys = new long[from.Length];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (!(distance[i] >= 0))
+            {
+                throw new ArgumentException($"edge {i} has distance {distance[i]}; distances must be non-negative.", nameof(distance));
+            }
+
+            keys[i] = ((long)BitConverter.SingleToInt32Bits(distance[i]) << 32) | (uint)i;
+        }
+
+        Array.Sort(keys);
         PointCount = pointCount;
-        From = order.Select(i => from[i]).ToArray();
-        To = order.Select(i => to[i]).ToArray();
-        Distance = order.Select(i => distance[i]).ToArray();
+        From = new int[keys.Length];
+        To = new int[keys.Length];
+        Distance = new float[keys.Length];
+        for (int r = 0; r < keys.Length; r++)
+        {
+            int i = (int)(keys[r] & 0xFFFF_FFFF);
+            From[r] = from[i];
+            To[r] = to[i];
+            Distance[r] = distance[i];
+        }
     }
 
     public int PointCount { get; }

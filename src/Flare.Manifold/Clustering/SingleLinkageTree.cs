@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Flare.Manifold.Clustering;
@@ -31,6 +32,7 @@ public sealed class SingleLinkageTree
     public int RowCount => Left.Length;
 
     /// <summary>Builds the dendrogram by merging along the spanning tree's edges in ascending order (hdbscan's label()).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static SingleLinkageTree FromSpanningTree(MinimumSpanningTree mst)
     {
         ArgumentNullException.ThrowIfNull(mst);
@@ -92,6 +94,7 @@ public sealed class SingleLinkageTree
     /// components smaller than <paramref name="minClusterSize"/> are noise (-1). Clusters are numbered 0, 1, ... in
     /// order of their smallest point index (hdbscan's numbering follows its union-find internals instead).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int[] Cut(double cutDistance, int minClusterSize = 1)
     {
         if (double.IsNaN(cutDistance))
@@ -160,6 +163,7 @@ public sealed class SingleLinkageTree
     }
 
     /// <summary>CSV with header left,right,distance,size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string ToCsv()
     {
         var text = new StringBuilder("left,right,distance,size\n");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Flare.Manifold.Neighbors;
 
 namespace Flare.Manifold.Embedding;
@@ -16,6 +17,7 @@ public static class FuzzySimplicialSet
     private const double MinScale = 1e-3;
     private const int SearchSteps = 64;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static SmoothKnnScales SmoothKnnDistances(KnnGraph knn, double localConnectivity = 1.0, double bandwidth = 1.0)
     {
         ArgumentNullException.ThrowIfNull(knn);
@@ -82,6 +84,7 @@ public static class FuzzySimplicialSet
     }
 
     /// <summary>Builds the symmetric fuzzy graph from a kNN graph whose rows include the point itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static SparseGraph Build(KnnGraph knn, double localConnectivity = 1.0, double setOpMixRatio = 1.0)
     {
         ArgumentNullException.ThrowIfNull(knn);

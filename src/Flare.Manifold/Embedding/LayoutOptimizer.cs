@@ -37,6 +37,7 @@ internal sealed class LayoutOptimizer
     private readonly double[] _nextNegative;
     private readonly Settings _settings;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LayoutOptimizer(int dim, int vertexCount, int[] head, int[] tail, double[] epochsPerSample, Settings settings)
     {
         _dim = dim;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Embedding;
 
 /// <summary>A weighted graph in compressed sparse row form: row i's edges are Columns/Weights[RowStart[i] .. RowStart[i+1]), columns ascending.</summary>
@@ -22,6 +24,7 @@ public sealed class SparseGraph
     public int EdgeCount => Columns.Length;
 
     /// <summary>Labels connected components 0, 1, ... in order of their smallest vertex; returns the component count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal int ConnectedComponents(int[] component)
     {
         component.AsSpan().Fill(-1);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Embedding;
 
 /// <summary>
@@ -15,6 +17,7 @@ internal static class SpectralInitialization
     private const int MinKrylov = 40;
     private const int MaxKrylov = 100;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double[][]? Compute(SparseGraph graph, int dim, int seed, CancellationToken cancellationToken)
     {
         int n = graph.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Flare.Manifold.Neighbors;
 
 namespace Flare.Manifold.Embedding;
@@ -39,6 +40,7 @@ public sealed class Umap
     }
 
     /// <summary>umap-learn's simplicial_set_embedding: prune, initialise, optimise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DenseMatrix Embed(SparseGraph graph, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -84,6 +86,7 @@ public sealed class Umap
     /// umap-learn's start: spectral coordinates scaled to a maximum of 10 plus N(0, 1e-4) noise (or uniform in
     /// [-10, 10]), then every coordinate rescaled to [0, 10].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float[] Initialize(SparseGraph graph, int dim, CancellationToken cancellationToken)
     {
         int n = graph.Count;

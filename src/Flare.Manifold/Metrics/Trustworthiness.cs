@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Flare.Manifold.Neighbors;
 
 namespace Flare.Manifold.Metrics;
@@ -9,6 +10,7 @@ namespace Flare.Manifold.Metrics;
 /// </summary>
 public static class Trustworthiness
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Compute(DenseMatrix input, DenseMatrix embedding, int k = 10)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -56,6 +56,7 @@ public static class ExactNeighbors
         return KnnGraph.FromHeaps(prepared, metric, k, distances, indices);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CenterColumns(DenseMatrix matrix)
     {
         var mean = new double[matrix.Columns];
@@ -79,6 +80,7 @@ public static class ExactNeighbors
     }
 
     /// <summary>Stores references in panels of 16 points, dimension-major inside a panel, so the kernel loads 16 coordinates at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackReferences(DenseMatrix data, float[] packed, float[] packedNorms, float[] norms)
     {
         int dims = data.Columns;

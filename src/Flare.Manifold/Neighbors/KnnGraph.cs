@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Neighbors;
 
 /// <summary>
@@ -38,6 +40,7 @@ public sealed class KnnGraph
     public ReadOnlySpan<float> NeighborDistances(int point) => Distances.AsSpan(point * K, K);
 
     /// <summary>Fraction of true neighbours found, averaged over points: |this_i ∩ exact_i| / k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double RecallAgainst(KnnGraph exact)
     {
         ArgumentNullException.ThrowIfNull(exact);
@@ -69,6 +72,7 @@ public sealed class KnnGraph
     }
 
     /// <summary>Builds the graph from per-row heaps of candidates on prepared data: re-measures each row's survivors exactly, sorts them and makes sure the point itself is first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static KnnGraph FromHeaps(DenseMatrix prepared, DistanceMetric metric, int k, float[] distances, int[] indices)
     {
         Parallel.For(0, prepared.Rows, i =>

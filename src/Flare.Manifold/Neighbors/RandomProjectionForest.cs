@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flare.Manifold.Neighbors;
 
 /// <summary>
@@ -20,6 +22,7 @@ internal static class RandomProjectionForest
         return trees;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Leaves BuildTree(DenseMatrix data, int leafSize, RandomStream random)
     {
         int n = data.Rows;

@@ -75,6 +75,7 @@ internal static class VectorMath
     /// The data the searches work on: a copy in which squared Euclidean distance orders neighbours as the metric does.
     /// For cosine the rows are scaled to unit length (then |x - y|^2 = 2 (1 - cos)); zero rows stay zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DenseMatrix PrepareForSearch(DenseMatrix data, DistanceMetric metric)
     {
         var prepared = data.Clone();
