@@ -6,11 +6,11 @@ namespace Flare.Manifold.Clustering;
 /// <summary>
 /// Exact minimum spanning tree of mutual reachability by Boruvka rounds over a k-d tree (the approach of hdbscan's
 /// Boruvka and fast_hdbscan): each round finds every component's lightest outgoing edge and merges along them.
-/// A point's search first scans its min_samples neighbours (an edge of weight core(p) cannot be beaten, since every
-/// mutual reachability from p is at least core(p)), then descends the tree pruning nodes that lie wholly in the
-/// point's component, whose box is too far, or whose smallest core distance is too large.
-/// Deterministic in parallel: the per-component bounds a round prunes with are fixed before its searches start,
-/// each point's search is sequential, and results are reduced in point order with ties broken by (point, partner).
+/// A point's search descends the tree pruning nodes that lie wholly in the point's component, whose box is too far,
+/// or whose smallest core distance is too large; every mutual reachability from p is at least core(p), so once an
+/// edge of that weight is found the search ends, and points whose core distance already exceeds their
+/// component's best are skipped. Deterministic in parallel: bounds are shared only within a fixed chunk of points,
+/// each point's search is sequential, and results are reduced in point order (ties keep the first).
 /// All distances are squared inside.
 /// </summary>
 internal static class BoruvkaSpanningTree
@@ -20,12 +20,6 @@ internal static class BoruvkaSpanningTree
     {
         var tree = core.Tree ?? new KdTree(data);
         int n = data.Rows;
-        var position = new int[n];
-        for (int q = 0; q < n; q++)
-        {
-            position[tree.Order[q]] = q;
-        }
-
         // Everything below is in tree positions.
         var coreSquared = new float[n];
         for (int q = 0; q < n; q++)
@@ -34,38 +28,27 @@ internal static class BoruvkaSpanningTree
             coreSquared[q] = c * c;
         }
 
-        int k = core.NeighborCount;
-        int[] neighbors;
-        if (core.Tree is not null)
-        {
-            neighbors = core.RawNeighbors;
-        }
-        else
-        {
-            neighbors = new int[n * k];
-            for (int q = 0; q < n; q++)
-            {
-                int point = tree.Order[q];
-                for (int j = 0; j < k; j++)
-                {
-                    neighbors[(q * k) + j] = position[core.RawNeighbors[(point * k) + j]];
-                }
-            }
-        }
-
+        // Children are numbered after their parent, so a reverse sweep sees both children first.
         var nodeMinCore = new float[tree.NodeCount];
         for (int node = tree.NodeCount - 1; node >= 0; node--)
         {
             float min = float.PositiveInfinity;
-            for (int i = tree.NodeStart[node]; i < tree.NodeEnd[node]; i++)
+            if (tree.LeftChild[node] < 0)
             {
-                min = Math.Min(min, coreSquared[i]);
+                for (int i = tree.NodeStart[node]; i < tree.NodeEnd[node]; i++)
+                {
+                    min = Math.Min(min, coreSquared[i]);
+                }
+            }
+            else
+            {
+                min = Math.Min(nodeMinCore[tree.LeftChild[node]], nodeMinCore[tree.RightChild[node]]);
             }
 
             nodeMinCore[node] = min;
         }
 
-        var state = new Search(tree, coreSquared, neighbors, k, nodeMinCore);
+        var state = new Search(tree, coreSquared, nodeMinCore);
         var sets = new UnionFind(n);
         var from = new List<int>(n - 1);
         var to = new List<int>(n - 1);
@@ -96,7 +79,7 @@ internal static class BoruvkaSpanningTree
         return new MinimumSpanningTree(n, from.ToArray(), to.ToArray(), weight.ToArray());
     }
 
-    private sealed class Search(KdTree tree, float[] coreSquared, int[] neighbors, int k, float[] nodeMinCore)
+    private sealed class Search(KdTree tree, float[] coreSquared, float[] nodeMinCore)
     {
         private const int Chunk = 512;
         private const int LocalBounds = 16;
@@ -143,21 +126,12 @@ internal static class BoruvkaSpanningTree
             int chunks = (n + Chunk - 1) / Chunk;
             var options = new ParallelOptions { CancellationToken = cancellationToken };
 
-            // Phase 1: neighbour lists give each component an upper bound (often the exact answer).
-            Parallel.For(0, chunks, options, c =>
-            {
-                int end = Math.Min(n, (c + 1) * Chunk);
-                for (int p = c * Chunk; p < end; p++)
-                {
-                    ScanNeighbors(p);
-                }
-            });
             _boundWeight.AsSpan().Fill(float.PositiveInfinity);
             _boundA.AsSpan().Fill(-1);
-            Reduce();
 
-            // Phase 2: tree searches for points that could still beat their component's frozen bound. Within a
-            // chunk (spatially coherent, so mostly one component) each result also tightens a chunk-local bound.
+            // Tree searches, in fixed chunks of points. Within a chunk (spatially coherent, so mostly one component)
+            // each result tightens a chunk-local bound for that component; bounds never cross chunks, so nothing
+            // depends on thread timing.
             Parallel.For(0, chunks, options, c =>
             {
                 var stack = new int[128];
@@ -231,33 +205,6 @@ internal static class BoruvkaSpanningTree
                     _boundB[component] = partner;
                 }
             }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ScanNeighbors(int p)
-        {
-            int component = _component[p];
-            float best = float.PositiveInfinity;
-            int partner = -1;
-            for (int j = 1; j < k; j++)
-            {
-                int q = neighbors[(p * k) + j];
-                if (_component[q] == component)
-                {
-                    continue;
-                }
-
-                float d = VectorMath.SquaredDistance(tree.Point(p), tree.Point(q));
-                float reach = Math.Max(d, Math.Max(coreSquared[p], coreSquared[q]));
-                if (reach < best)
-                {
-                    best = reach;
-                    partner = q;
-                }
-            }
-
-            _bestWeight[p] = best;
-            _bestPartner[p] = partner;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -5,36 +5,21 @@ namespace Flare.Manifold.Clustering;
 
 /// <summary>
 /// Each point's core distance, as hdbscan defines it: the distance to its min_samples-th nearest other point
-/// (hdbscan queries min_samples + 1 neighbours, the point itself first, and takes the last). The neighbour lists
-/// are kept: Boruvka starts from them.
+/// (hdbscan queries min_samples + 1 neighbours, the point itself first, and takes the last).
 /// </summary>
 public sealed class CoreDistances
 {
-    private readonly Lazy<int[]> _neighbors;
-
-    private CoreDistances(float[] distances, int neighborCount, KdTree? tree, int[] rawNeighbors)
+    private CoreDistances(float[] distances, KdTree? tree)
     {
         Distances = distances;
-        NeighborCount = neighborCount;
         Tree = tree;
-        RawNeighbors = rawNeighbors;
-        _neighbors = new Lazy<int[]>(() => tree is null ? rawNeighbors : ToRowIndices(tree, rawNeighbors, neighborCount));
     }
 
     /// <summary>Core distance of each point, by original row index.</summary>
     public float[] Distances { get; }
 
-    /// <summary>Neighbours per point kept in <see cref="Neighbors"/> (min_samples + 1, self included).</summary>
-    public int NeighborCount { get; }
-
-    /// <summary>Row-major neighbour lists by original row index: the point itself first, the others in no particular order.</summary>
-    public int[] Neighbors => _neighbors.Value;
-
-    /// <summary>The k-d tree the lists were found with, or null when the exact search was used.</summary>
+    /// <summary>The k-d tree the distances were found with (reused by Boruvka), or null when the exact search was used.</summary>
     internal KdTree? Tree { get; }
-
-    /// <summary>With a tree: rows by tree position holding tree positions. Without: <see cref="Neighbors"/>.</summary>
-    internal int[] RawNeighbors { get; }
 
     /// <summary>Uses a k-d tree up to 16 dimensions and the blocked exact search above.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -57,31 +42,16 @@ public sealed class CoreDistances
                 core[i] = knn.Distances[(i * k) + k - 1];
             }
 
-            return new CoreDistances(core, k, null, knn.Indices);
+            return new CoreDistances(core, null);
         }
 
         var tree = new KdTree(data);
-        var (positions, kthSquared) = tree.AllNearest(k, cancellationToken);
+        var kthSquared = tree.KthNearestSquared(k, cancellationToken);
         for (int q = 0; q < n; q++)
         {
             core[tree.Order[q]] = MathF.Sqrt(kthSquared[q]);
         }
 
-        return new CoreDistances(core, k, tree, positions);
-    }
-
-    private static int[] ToRowIndices(KdTree tree, int[] positions, int k)
-    {
-        var rows = new int[positions.Length];
-        for (int q = 0; q < tree.Count; q++)
-        {
-            int point = tree.Order[q];
-            for (int j = 0; j < k; j++)
-            {
-                rows[(point * k) + j] = tree.Order[positions[(q * k) + j]];
-            }
-        }
-
-        return rows;
+        return new CoreDistances(core, tree);
     }
 }

@@ -107,17 +107,15 @@ internal sealed class KdTree
     }
 
     /// <summary>
-    /// The k nearest points (self included) of every point: tree positions, row-major, the point itself first and
-    /// the rest in no particular order, plus the squared distance to the k-th nearest. Queries are answered a leaf
-    /// at a time: with r the k-th neighbour distance of the leaf's box centre c and h its half diagonal, every query
-    /// q in the leaf has its k neighbours within r + h of q, hence within r + 2h of c. One ball query collects
-    /// those candidates; each q then finds its k-th smallest distance by a branch-free bisection on the float bits
-    /// (counting with SIMD compares) and keeps the candidates at or below it. Leaves go to cores in fixed chunks.
+    /// Each point's squared distance (by tree position) to its k-th nearest point, itself counted first. Queries
+    /// are answered a leaf at a time: with r the k-th neighbour distance of the leaf's box centre c and h its half
+    /// diagonal, every query q in the leaf has its k neighbours within r + h of q, hence within r + 2h of c. One ball
+    /// query collects those candidates; each q then finds its k-th smallest distance by a branch-free bisection on
+    /// the float bits (counting with SIMD compares). Leaves go to cores in fixed chunks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public (int[] Positions, float[] KthSquaredDistance) AllNearest(int k, CancellationToken cancellationToken)
+    public float[] KthNearestSquared(int k, CancellationToken cancellationToken)
     {
-        var positions = new int[Count * k];
         var kth = new float[Count];
         var leaves = Enumerable.Range(0, NodeCount).Where(node => LeftChild[node] < 0).ToArray();
         const int chunk = 16;
@@ -131,10 +129,10 @@ internal sealed class KdTree
                 int end = Math.Min(leaves.Length, (c + 1) * chunk);
                 for (int l = c * chunk; l < end; l++)
                 {
-                    AnswerLeaf(leaves[l], k, scratch, positions, kth);
+                    AnswerLeaf(leaves[l], k, scratch, kth);
                 }
             });
-        return (positions, kth);
+        return kth;
     }
 
     private sealed class LeafScratch(int k, int dimensions)
@@ -153,7 +151,7 @@ internal sealed class KdTree
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AnswerLeaf(int leaf, int k, LeafScratch scratch, int[] positions, float[] kth)
+    private void AnswerLeaf(int leaf, int k, LeafScratch scratch, float[] kth)
     {
         int offset = leaf * Dimensions;
         var center = scratch.Center;
@@ -167,20 +165,20 @@ internal sealed class KdTree
 
         NeighborHeap.Initialize(scratch.HeapDistances, scratch.HeapPositions);
         Nearest(center, scratch.HeapDistances, scratch.HeapPositions, scratch.Stack);
-        float radius = (MathF.Sqrt(scratch.HeapDistances[0]) + (2f * MathF.Sqrt(halfDiagonalSquared))) * 1.0001f;
+        float centerRadius = MathF.Sqrt(scratch.HeapDistances[0]);
+        float radius = (centerRadius + (2f * MathF.Sqrt(halfDiagonalSquared))) * 1.0001f;
         var candidates = scratch.Candidates;
         candidates.Clear();
         WithinRadius(center, radius * radius, candidates, scratch.Stack);
         int count = candidates.Count;
-        if (scratch.Bits.Length < count + Vector256<int>.Count)
+        if (scratch.Bits.Length < count)
         {
-            scratch.Bits = new int[2 * (count + Vector256<int>.Count)];
+            scratch.Bits = new int[2 * count];
         }
 
         // Non-negative floats order like their bit patterns, so distances are kept as ints for counting.
         var bits = scratch.Bits;
         var candidateSpan = CollectionsMarshal.AsSpan(candidates);
-        float centerRadius = MathF.Sqrt(scratch.HeapDistances[0]);
         for (int q = NodeStart[leaf]; q < NodeEnd[leaf]; q++)
         {
             var point = Point(q);
@@ -192,24 +190,6 @@ internal sealed class KdTree
             float highest = (centerRadius + offCenter) * 1.0001f;
             int threshold = FloatSelection.KthSmallest(bits.AsSpan(0, count), k, BitConverter.SingleToInt32Bits(lowest * lowest * 0.9999f), BitConverter.SingleToInt32Bits(highest * highest));
             kth[q] = BitConverter.Int32BitsToSingle(threshold);
-
-            // Self first, then the candidates strictly inside the threshold, then ties at it until k are taken.
-            var row = positions.AsSpan(q * k, k);
-            row[0] = q;
-            int filled = 1;
-            for (int i = 0; i < count && filled < k; i++)
-            {
-                row[filled] = candidateSpan[i];
-                filled += bits[i] < threshold && candidateSpan[i] != q ? 1 : 0;
-            }
-
-            for (int i = 0; i < count && filled < k; i++)
-            {
-                if (bits[i] == threshold && candidateSpan[i] != q)
-                {
-                    row[filled++] = candidateSpan[i];
-                }
-            }
         }
     }
 
