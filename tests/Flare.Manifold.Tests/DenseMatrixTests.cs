@@ -15,6 +15,15 @@ public sealed class DenseMatrixTests
     }
 
     [Fact]
+    public void FromRowsAndTakeRowsCopyRows()
+    {
+        var matrix = DenseMatrix.FromRows([[1f, 2f], [3f, 4f], [5f, 6f]]);
+        Assert.Equal((3, 2), (matrix.Rows, matrix.Columns));
+        Assert.Equal(new float[] { 5, 6, 1, 2 }, matrix.TakeRows([2, 0]).Values);
+        Assert.Throws<ArgumentException>(() => DenseMatrix.FromRows([[1f], [2f, 3f]]));
+    }
+
+    [Fact]
     public void RejectsMismatchedStorageAndNonFiniteValues()
     {
         var mismatch = Assert.Throws<ArgumentException>(() => new DenseMatrix(2, 2, new float[3]));

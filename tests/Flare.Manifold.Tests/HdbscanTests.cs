@@ -33,6 +33,12 @@ public sealed class HdbscanTests
         Assert.Equal(new[] { 0, 0, 0, 1, 1, 1 }, result.Labels);
         Assert.All(result.Probabilities, p => Assert.Equal(1f, p));
         Assert.Equal(new[] { 7, 8 }, result.SelectedClusters);
+        Assert.Equal(-1, tree.ParentOf(6));
+        Assert.Equal(6, tree.ParentOf(7));
+
+        var clusters = tree.ClustersToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("cluster,parent,size,birth_lambda,death_lambda,persistence,stability", clusters[0]);
+        Assert.Equal("7,6,3,0.125,0.5,0.375,1.125", clusters[2]);
     }
 
     [Fact]

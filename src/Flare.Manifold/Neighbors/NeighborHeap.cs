@@ -44,24 +44,6 @@ internal static class NeighborHeap
         indices[i] = index;
     }
 
-    /// <summary>Pushes unless the candidate is no better than the root or already present. Returns whether it was added.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool TryPush(Span<float> distances, Span<int> indices, float distance, int index)
-    {
-        if (!(distance < distances[0]))
-        {
-            return false;
-        }
-
-        if (indices.Contains(index))
-        {
-            return false;
-        }
-
-        ReplaceRoot(distances, indices, distance, index);
-        return true;
-    }
-
     /// <summary>Sorts a row (heap-ordered or not) into ascending distance, ties by ascending index for determinism.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SortAscending(Span<float> distances, Span<int> indices)
