@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Flare.Attacks;
+
+/// <summary>
+/// attack.json: every parameter of a poisoning run, so that the trigger can be rebuilt (for the
+/// ASR of a model trained on the set) and the run repeated byte for byte.
+/// </summary>
+public sealed record AttackRecord
+{
+    public const string FileName = "attack.json";
+    public const string CurrentFormat = "flare-attack/1";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public string Format { get; init; } = CurrentFormat;
+    public required string Attack { get; init; }
+    public required string Mode { get; init; }
+    public int? Target { get; init; }
+    public string? TargetClass { get; init; }
+    public required double Rate { get; init; }
+    public required double CoverRate { get; init; }
+    public required ulong Seed { get; init; }
+    public required string[] ClassNames { get; init; }
+    public required int ImageHeight { get; init; }
+    public required int ImageWidth { get; init; }
+    public required int TrainSamples { get; init; }
+    public required int PoisonedSamples { get; init; }
+    public required int CoverSamples { get; init; }
+    public required string PoisonedChoice { get; init; }
+    public string? Source { get; init; }
+    public int? SourceLimit { get; init; }
+    public string? TestSource { get; init; }
+    public int? TestLimit { get; init; }
+    public int? TestPoisonedSamples { get; init; }
+
+    /// <summary>The trigger's parameters (<see cref="IBackdoorAttack.Parameters"/>).</summary>
+    public required JsonObject Parameters { get; init; }
+
+    /// <summary>The trigger pictures beside attack.json: file name -> what it shows.</summary>
+    public required Dictionary<string, string> TriggerFiles { get; init; }
+
+    public LabelMode CreateMode() => new(LabelMode.ParseKind(Mode), ClassNames.Length, Target ?? 0);
+
+    /// <summary>Rebuilds the attack from its name, image size and seed, and checks it is the trigger recorded here.</summary>
+    public IBackdoorAttack CreateAttack(string file)
+    {
+        var attack = AttackRegistry.Create(Attack, new AttackSetup(ImageHeight, ImageWidth, Seed));
+        if (ParametersOf(attack).ToJsonString() != Parameters.ToJsonString())
+            throw new FlareException($"{file}: the {Attack} trigger this Flare builds for seed {Seed} differs from the recorded one (written by another version?)");
+        return attack;
+    }
+
+    public static JsonObject ParametersOf(IBackdoorAttack attack) =>
+        JsonSerializer.SerializeToNode(attack.Parameters, Json)!.AsObject();
+
+    public void Write(string file) => File.WriteAllText(file, JsonSerializer.Serialize(this, Json) + "\n");
+
+    /// <summary>Reads attack.json from a poisoned output folder (or the file itself).</summary>
+    public static AttackRecord Read(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
+        if (!File.Exists(file)) throw new FlareException($"{path}: no {FileName} (expected an output folder of flare poison)");
+        AttackRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize<AttackRecord>(File.ReadAllText(file), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FlareException($"{file}: not a valid {FileName} ({e.Message.Split('\n')[0]})", e);
+        }
+        if (record is null || record.Format != CurrentFormat)
+            throw new FlareException($"{file}: not a {CurrentFormat} file");
+        return record;
+    }
+}
