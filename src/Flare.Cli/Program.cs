@@ -5,6 +5,7 @@ var root = new RootCommand("Flare: find and remove backdoor-poisoned samples fro
 {
     TrainCommand.Create(),
     EvalCommand.Create(),
+    PoisonCommand.Create(),
     BenchCommand.Create(),
 };
 var parse = root.Parse(args);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flare.Attacks;
 using Flare.Cli.Terminal;
 using Flare.Training;
 
@@ -10,18 +11,30 @@ internal static class EvalCommand
     {
         var model = CommonOptions.RequiredPath("--model", "Checkpoint written by flare train");
         var data = CommonOptions.RequiredPath("--data", "Clean test images (same classes as the model)");
+        var attack = new Option<string?>("--attack")
+        {
+            Description = "Output folder of flare poison: also report the attack success rate on the test images with its trigger",
+        };
         var limit = CommonOptions.Limit();
         var json = CommonOptions.Json();
-        var command = new Command("eval", "Report a checkpoint's benign accuracy on a test folder")
+        var command = new Command("eval", "Report a checkpoint's benign accuracy on a test folder, and with --attack its attack success rate")
         {
-            model, data, limit, json,
+            model, data, attack, limit, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var modelPath = parse.GetValue(model)!;
             var dataPath = parse.GetValue(data)!;
+            var attackPath = parse.GetValue(attack);
             var metadata = Checkpoint.ReadMetadata(modelPath);
-            var (accuracy, samples) = ProgressDisplay.Run(progress =>
+            var record = attackPath is null ? null : AttackRecord.Read(attackPath);
+            if (record is not null && !record.ClassNames.SequenceEqual(metadata.ClassNames))
+                throw new FlareException($"--attack: the attack's classes [{string.Join(", ", record.ClassNames)}] differ from the model's [{string.Join(", ", metadata.ClassNames)}]");
+            var attackFile = attackPath is null ? null : Path.Combine(attackPath, AttackRecord.FileName);
+            var trigger = record?.CreateAttack(attackFile!);
+            var labelMode = record?.CreateMode();
+
+            var (accuracy, samples, success) = ProgressDisplay.Run(progress =>
             {
                 var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "test images");
                 Evaluator.EnsureCompatible(images, metadata, dataPath);
@@ -29,13 +42,32 @@ internal static class EvalCommand
                 using (classifier)
                 {
                     var predictions = Evaluator.Predict(classifier, images, metadata.Normalization, progress, "evaluating");
-                    return (Evaluator.Accuracy(predictions, images.Labels), images.Count);
+                    var measured = trigger is null ? null : AttackSuccess.Measure(classifier, metadata.Normalization, images, trigger, labelMode!, progress);
+                    return (Evaluator.Accuracy(predictions, images.Labels), images.Count, measured);
                 }
             });
             if (parse.GetValue(json))
-                CommandOutput.WriteJson(new { Accuracy = accuracy, Samples = samples, Model = Path.GetFullPath(modelPath), Data = Path.GetFullPath(dataPath) });
+            {
+                CommandOutput.WriteJson(new
+                {
+                    Accuracy = accuracy,
+                    Samples = samples,
+                    AttackSuccessRate = success?.Rate,
+                    TriggeredSamples = success?.TriggeredSamples,
+                    Attack = record is null ? null : new { Folder = Path.GetFullPath(attackPath!), Name = record.Attack, record.Mode, record.Target, record.TargetClass },
+                    Model = Path.GetFullPath(modelPath),
+                    Data = Path.GetFullPath(dataPath),
+                });
+            }
             else
+            {
                 Console.WriteLine($"benign accuracy {CommandOutput.Percent(accuracy)} on {samples} images");
+                if (success is not null)
+                {
+                    var rule = labelMode!.Kind == LabelModeKind.Untargeted ? "prediction differs from the true label" : "prediction is the attack's label";
+                    Console.WriteLine($"attack success rate {CommandOutput.Percent(success.Rate)} on {success.TriggeredSamples} triggered images ({record!.Attack}, {labelMode.Describe(record.ClassNames)}; success: {rule})");
+                }
+            }
             return 0;
         }));
         return command;
