@@ -6,6 +6,10 @@ var root = new RootCommand("Flare: find and remove backdoor-poisoned samples fro
     TrainCommand.Create(),
     EvalCommand.Create(),
     PoisonCommand.Create(),
+    DetectCommand.Create(),
+    PurifyCommand.Create(),
+    ManifoldCommands.Umap(),
+    ManifoldCommands.Hdbscan(),
     BenchCommand.Create(),
 };
 var parse = root.Parse(args);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Flare.IO;
 using Flare.Models;
 using Flare.Native;
 
@@ -19,29 +20,17 @@ public static class Checkpoint
         WriteIndented = true,
     };
 
-    public static void Save(string path, ImageClassifier model, ModelMetadata metadata)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory)) throw new FlareException($"{path}: folder {directory} does not exist");
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
+    public static void Save(string path, ImageClassifier model, ModelMetadata metadata) =>
+        AtomicFile.Write(path, temporary =>
         {
-            using (var stream = File.Create(temporary))
-            using (var writer = new BinaryWriter(stream))
-            {
-                writer.Write(Magic);
-                var json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
-                writer.Write(json.Length);
-                writer.Write(json);
-                model.save(writer);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+            using var stream = File.Create(temporary);
+            using var writer = new BinaryWriter(stream);
+            writer.Write(Magic);
+            var json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
+            writer.Write(json.Length);
+            writer.Write(json);
+            model.save(writer);
+        });
 
     public static ModelMetadata ReadMetadata(string path)
     {

@@ -37,10 +37,12 @@ public static class Evaluator
         {
             var count = Math.Min(BatchSize, images.Count - start);
             assembler.Fill(indices.AsSpan(start, count), buffer, labels, Augmentation.None, null);
-            using var scope = NewDisposeScope();
-            var input = torch.tensor(buffer.AsSpan(0, count * assembler.ImageFloats).ToArray(), [count, ImageSet.Channels, images.Height, images.Width]);
-            var predicted = model.call(input).argmax(1).to_type(ScalarType.Int32).data<int>().ToArray();
-            predicted.CopyTo(predictions, start);
+            using (CollectionPause.Begin())
+            using (var scope = NewDisposeScope())
+            {
+                var input = BatchTensors.Images(buffer, count, images.Height, images.Width);
+                model.call(input).argmax(1).to_type(ScalarType.Int32).data<int>().CopyTo(predictions.AsSpan(start, count), 0, 0);
+            }
             stage.Advance(count);
         }
         return predictions;

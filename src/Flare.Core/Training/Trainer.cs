@@ -51,10 +51,11 @@ public static class Trainer
             {
                 var count = Math.Min(batchSize, train.Count - start);
                 assembler.Fill(order.AsSpan(start, count), buffer, labels, options.Augmentation, augmentRandom);
+                using (CollectionPause.Begin())
                 using (var scope = NewDisposeScope())
                 {
-                    var input = torch.tensor(buffer.AsSpan(0, count * assembler.ImageFloats).ToArray(), [count, ImageSet.Channels, train.Height, train.Width]);
-                    var target = torch.tensor(labels.AsSpan(0, count).ToArray());
+                    var input = BatchTensors.Images(buffer, count, train.Height, train.Width);
+                    var target = BatchTensors.Labels(labels, count);
                     var logits = model.call(input);
                     var loss = nn.functional.cross_entropy(logits, target);
                     optimizer.zero_grad();

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Flare.Detection;
+
+namespace Flare.Cli.Commands;
+
+/// <summary>The detection options detect and purify share.</summary>
+internal sealed class DetectionOptionSet
+{
+    private readonly Option<string> representation = new("--representation") { Description = "Features: channel (paper: one per BatchNorm channel) or layer (authors' code: one per BatchNorm layer)", DefaultValueFactory = _ => new DetectionOptions().Representation.ToName() };
+    private readonly Option<double> xi = new("--xi") { Description = "Stability threshold xi on the cluster persistence kappa", DefaultValueFactory = _ => 0.02 };
+    private readonly Option<int> depth = new("--depth") { Description = "Levels the stability walk descends (d)", DefaultValueFactory = _ => 3 };
+    private readonly Option<int?> minClusterSize = new("--min-cluster-size") { Description = "HDBSCAN min_cluster_size (default: samples / 500, at least 10; 100 at 50,000)" };
+    private readonly Option<int> neighbors = new("--neighbors") { Description = "UMAP n_neighbors", DefaultValueFactory = _ => 40 };
+    private readonly Option<int> umapSeed = new("--umap-seed") { Description = "UMAP random seed", DefaultValueFactory = _ => 42 };
+    private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: all but one)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped })
+            command.Options.Add(option);
+    }
+
+    public DetectionOptions Read(ParseResult parse)
+    {
+        var options = new DetectionOptions
+        {
+            Representation = RepresentationNames.Parse(parse.GetValue(representation)!),
+            Xi = parse.GetValue(xi),
+            Depth = parse.GetValue(depth),
+            MinClusterSize = parse.GetValue(minClusterSize),
+            Neighbors = parse.GetValue(neighbors),
+            Seed = parse.GetValue(umapSeed),
+            MaxDroppedLayers = parse.GetValue(maxDropped),
+        };
+        options.Validate();
+        return options;
+    }
+}

@@ -1,0 +1,28 @@
+using Flare.Cli.Terminal;
+using Flare.Detection;
+using Flare.Reporting;
+
+namespace Flare.Cli.Commands;
+
+/// <summary>What detect and purify print when they finish.</summary>
+internal static class DetectionSummary
+{
+    public static void Print(DetectionRun run, string outputFolder, bool json, object? extra = null)
+    {
+        if (json)
+        {
+            CommandOutput.WriteJson(new { Output = outputFolder, Report = DetectionReport.Summary(run), Purification = extra });
+            return;
+        }
+        var result = run.Result;
+        Console.WriteLine($"flagged         {result.FlaggedCount} of {run.Images.Count} samples ({CommandOutput.Percent((double)result.FlaggedCount / run.Images.Count)})");
+        Console.WriteLine($"verdict         {result.Verdict}");
+        Console.WriteLine($"subspace        {(result.DroppedLayers is { } k ? $"last {k} BatchNorm layer(s) dropped" : "none stable")}, {result.Representation.ToName()} features");
+        if (run.Metrics is { } m)
+        {
+            var tpr = m.TruePositiveRate is { } t ? CommandOutput.Percent(t) : "n/a (nothing poisoned)";
+            Console.WriteLine($"ground truth    TPR {tpr}, FPR {CommandOutput.Percent(m.FalsePositiveRate)} ({m.Poisoned} poisoned in the manifest)");
+        }
+        Console.WriteLine($"report          {Path.Combine(outputFolder, DetectionReport.MarkdownFile)}");
+    }
+}

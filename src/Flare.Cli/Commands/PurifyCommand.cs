@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Flare.Cli.Terminal;
+using Flare.Detection;
+using Flare.IO;
+using Flare.Mitigation;
+using Flare.Models;
+using Flare.Reporting;
+using Flare.Training;
+
+namespace Flare.Cli.Commands;
+
+internal static class PurifyCommand
+{
+    // Below this last-epoch training accuracy the model has not fitted the (possibly poisoned)
+    // samples, and FLARE's features may not show a backdoor that is there.
+    private const double TrustedTrainingAccuracy = 0.95;
+
+    public static Command Create()
+    {
+        var data = CommonOptions.RequiredPath("--data", "The suspicious training images (one sub-folder per class)");
+        var output = CommonOptions.RequiredPath("--out", "New folder for purified/, removed.csv, the report and the model");
+        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
+        var width = new Option<int?>("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (enough to fit the training set)", DefaultValueFactory = _ => 20 };
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Initial learning rate", DefaultValueFactory = _ => 0.1 };
+        var seed = CommonOptions.Seed();
+        var limit = CommonOptions.Limit();
+        var json = CommonOptions.Json();
+        var detection = new DetectionOptionSet();
+        var command = new Command("purify", "Train a model on the data, detect poisoned samples with FLARE and write a purified copy")
+        {
+            data, output, model, width, epochs, batch, lr, seed, limit, json,
+        };
+        detection.AddTo(command);
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var options = detection.Read(parse);
+            // Flip only: random crops keep a model from fitting poisoned samples (docs/method.md).
+            var training = new TrainingOptions
+            {
+                Model = parse.GetValue(model)!,
+                Width = parse.GetValue(width),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Augmentation = Augmentation.Flip,
+                Seed = parse.GetValue(seed),
+            };
+            training.Validate();
+            var dataPath = parse.GetValue(data)!;
+            using var folder = OutputFolder.Create(parse.GetValue(output)!);
+            var (run, kept) = ProgressDisplay.Run(progress =>
+            {
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
+                var minClusterSize = options.MinClusterSizeFor(images.Count);
+                if (images.Count < 2 * minClusterSize)
+                    throw new FlareException($"{dataPath}: {images.Count} images are too few for detection with min_cluster_size {minClusterSize}");
+                var poisoned = GroundTruth.ForImages(images, dataPath);
+                var clock = Stopwatch.StartNew();
+                var trained = Trainer.Train(images, training, progress, Path.GetFullPath(dataPath));
+                var trainingSeconds = clock.Elapsed.TotalSeconds;
+                using (trained.Model)
+                {
+                    Checkpoint.Save(folder.File("model.ckpt"), trained.Model, trained.Metadata);
+                    if (trained.Metadata.TrainAccuracy < TrustedTrainingAccuracy)
+                        progress.Message($"warning: the model fits only {CommandOutput.Percent(trained.Metadata.TrainAccuracy ?? 0)} of the training set (last epoch); detection may miss a backdoor the model did not learn. Train longer (--epochs) or wider (--width).");
+                    var result = DetectionPipeline.Run(trained.Model, trained.Metadata, images, options, progress);
+                    FeatureFiles.Save(folder, result.Features);
+                    var detectionRun = new DetectionRun
+                    {
+                        Images = images, DataPath = dataPath, Model = trained.Metadata, ModelPath = null,
+                        Options = options, Result = result.Detection, Times = result.Times with { Training = trainingSeconds }, Poisoned = poisoned,
+                    };
+                    DetectionReport.Write(folder.Path, detectionRun);
+                    var keptCount = PurifiedCopy.Write(images, result.Detection.Flagged, result.Detection.PrimaryCluster, folder.Path);
+                    return (detectionRun, keptCount);
+                }
+            });
+            folder.Commit();
+            var purification = new { Kept = kept, Removed = run.Images.Count - kept, Purified = Path.Combine(folder.Target, PurifiedCopy.FolderName), Model = Path.Combine(folder.Target, "model.ckpt") };
+            DetectionSummary.Print(run, folder.Target, parse.GetValue(json), purification);
+            if (!parse.GetValue(json))
+                Console.WriteLine($"purified copy   {purification.Purified} ({kept} images kept, {purification.Removed} removed; list in removed.csv)");
+            return 0;
+        }));
+        return command;
+    }
+}

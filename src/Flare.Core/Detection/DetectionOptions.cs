@@ -1,0 +1,37 @@
+namespace Flare.Detection;
+
+/// <summary>FLARE's detection settings; defaults are the authors' (UMAP 40 neighbours, min_dist 0, 2-D, seed 42; xi 0.02, d 3).</summary>
+public sealed record DetectionOptions
+{
+    public Representation Representation { get; init; } = Representation.Layer;
+
+    /// <summary>Stability threshold xi on the persistence kappa = lambda_end - lambda_start.</summary>
+    public double Xi { get; init; } = 0.02;
+
+    /// <summary>How many levels below the largest cluster the stability walk looks (d).</summary>
+    public int Depth { get; init; } = 3;
+
+    /// <summary>HDBSCAN's min_cluster_size; null scales with the data set (100 at 50,000 samples).</summary>
+    public int? MinClusterSize { get; init; }
+
+    public int Neighbors { get; init; } = 40;
+    public double MinDist { get; init; }
+    public int Seed { get; init; } = 42;
+
+    /// <summary>The most layers the subspace search may drop; null allows all but one.</summary>
+    public int? MaxDroppedLayers { get; init; }
+
+    /// <summary>100 at 50,000 samples, the authors' setting, proportionally smaller for smaller sets, never below 10.</summary>
+    public static int ScaledMinClusterSize(int samples) => Math.Max(10, (int)Math.Round(samples / 500.0));
+
+    public int MinClusterSizeFor(int samples) => MinClusterSize ?? ScaledMinClusterSize(samples);
+
+    public void Validate()
+    {
+        if (!(Xi > 0) || double.IsInfinity(Xi)) throw new FlareException($"--xi must be a positive number, got {Xi}");
+        if (Depth < 1) throw new FlareException($"--depth must be at least 1, got {Depth}");
+        if (MinClusterSize is < 2) throw new FlareException($"--min-cluster-size must be at least 2, got {MinClusterSize}");
+        if (Neighbors < 2) throw new FlareException($"--neighbors must be at least 2, got {Neighbors}");
+        if (MaxDroppedLayers is < 0) throw new FlareException($"--max-dropped-layers must not be negative, got {MaxDroppedLayers}");
+    }
+}

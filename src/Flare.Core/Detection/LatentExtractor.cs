@@ -1,0 +1,105 @@
+using Flare.Data;
+using Flare.Manifold;
+using Flare.Models;
+using Flare.Native;
+using Flare.Progress;
+using Flare.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Flare.Detection;
+
+/// <summary>Both FLARE representations of a data set, from one no-grad pass over it.</summary>
+public sealed record ExtractedFeatures(LatentFeatures PerChannel, LatentFeatures PerLayer)
+{
+    public LatentFeatures For(Representation representation) =>
+        representation == Representation.Channel ? PerChannel : PerLayer;
+}
+
+/// <summary>
+/// Runs a trained model over the training set (no augmentation, eval mode) and records, at every
+/// BatchNorm layer, the per-channel minimum log-likelihood of the layer's input.
+/// </summary>
+public static class LatentExtractor
+{
+    public const int BatchSize = 128;
+
+    public static ExtractedFeatures Extract(ImageClassifier model, ImageSet images, Normalization normalization, IProgressSink progress)
+    {
+        TorchRuntime.EnsureLoaded();
+        ConvolutionBackend.ConfigureFor(model);
+        var layers = model.BatchNormLayers;
+        var channelsPerLayer = layers.Select(bn => (int)bn.num_features).ToArray();
+        var offsets = new int[layers.Count + 1];
+        for (var l = 0; l < layers.Count; l++) offsets[l + 1] = offsets[l] + channelsPerLayer[l];
+        var width = offsets[^1];
+        var perChannel = new float[(long)images.Count * width];
+
+        var batchStart = 0;
+        var batchCount = 0;
+        var removeHooks = new List<Action>();
+        for (var l = 0; l < layers.Count; l++)
+        {
+            var layer = l;
+            var norm = layers[l];
+            var hook = norm.register_forward_pre_hook((_, input) =>
+            {
+                using var minima = BatchNormLikelihood.MinimumPerChannel(input, norm.running_mean!, norm.running_var!, norm.eps);
+                var values = minima.contiguous().data<float>();
+                for (var b = 0; b < batchCount; b++)
+                    values.CopyTo(perChannel.AsSpan((batchStart + b) * width + offsets[layer], channelsPerLayer[layer]), 0, (long)b * channelsPerLayer[layer]);
+                return input;
+            });
+            removeHooks.Add(hook.remove);
+        }
+
+        try
+        {
+            var assembler = new BatchAssembler(images, normalization);
+            var buffer = new float[BatchSize * assembler.ImageFloats];
+            var labels = new long[BatchSize];
+            var indices = Enumerable.Range(0, images.Count).ToArray();
+            using var stage = progress.Begin("extracting features", images.Count);
+            model.eval();
+            using var noGrad = torch.no_grad();
+            for (batchStart = 0; batchStart < images.Count; batchStart += BatchSize)
+            {
+                batchCount = Math.Min(BatchSize, images.Count - batchStart);
+                assembler.Fill(indices.AsSpan(batchStart, batchCount), buffer, labels, Augmentation.None, null);
+                using (CollectionPause.Begin())
+                using (var scope = NewDisposeScope())
+                    model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
+                stage.Advance(batchCount);
+            }
+        }
+        finally
+        {
+            foreach (var remove in removeHooks) remove();
+        }
+
+        var layerOfChannel = new int[width];
+        for (var l = 0; l < layers.Count; l++) Array.Fill(layerOfChannel, l, offsets[l], channelsPerLayer[l]);
+        var channelFeatures = new LatentFeatures(new DenseMatrix(images.Count, width, perChannel), layerOfChannel, Representation.Channel);
+        return new ExtractedFeatures(channelFeatures, PerLayer(channelFeatures, offsets));
+    }
+
+    // The released code's per-layer value is the minimum over all channels and positions, which is
+    // the minimum of the per-channel minima.
+    private static LatentFeatures PerLayer(LatentFeatures perChannel, int[] offsets)
+    {
+        var layerCount = offsets.Length - 1;
+        var values = new float[perChannel.Count * layerCount];
+        for (var i = 0; i < perChannel.Count; i++)
+        {
+            var row = perChannel.Features.ReadOnlyRow(i);
+            for (var l = 0; l < layerCount; l++)
+            {
+                var minimum = float.PositiveInfinity;
+                foreach (var value in row[offsets[l]..offsets[l + 1]]) minimum = Math.Min(minimum, value);
+                values[i * layerCount + l] = minimum;
+            }
+        }
+        return new LatentFeatures(new DenseMatrix(perChannel.Count, layerCount, values), Enumerable.Range(0, layerCount).ToArray(), Representation.Layer);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Text;
+using Flare.Data;
+using Flare.Reporting;
+
+namespace Flare.Mitigation;
+
+/// <summary>
+/// FLARE (P)'s input: the data set without the flagged samples. Kept images are copied byte for
+/// byte into purified/&lt;class&gt;/ under their original file names; removed ones are listed.
+/// </summary>
+public static class PurifiedCopy
+{
+    public const string FolderName = "purified";
+    public const string RemovedFile = "removed.csv";
+
+    /// <summary>Copies the kept images and writes removed.csv; returns the number kept.</summary>
+    public static int Write(ImageSet images, IReadOnlyList<bool> flagged, IReadOnlyList<int> cluster, string outputFolder)
+    {
+        if (images.Root is null) throw new FlareException("a purified copy needs images read from a folder");
+        var purified = Path.Combine(outputFolder, FolderName);
+        foreach (var name in images.ClassNames) Directory.CreateDirectory(Path.Combine(purified, name));
+        var removed = new StringBuilder("path,label,cluster\n");
+        var kept = 0;
+        for (var i = 0; i < images.Count; i++)
+        {
+            var relative = images.SourcePaths[i];
+            var label = images.ClassNames[images.Labels[i]];
+            if (flagged[i])
+            {
+                removed.Append(CultureInfo.InvariantCulture, $"{Csv.Field(relative)},{Csv.Field(label)},{cluster[i]}\n");
+                continue;
+            }
+            File.Copy(Path.Combine(images.Root, relative), Path.Combine(purified, label, Path.GetFileName(relative)));
+            kept++;
+        }
+        File.WriteAllText(Path.Combine(outputFolder, RemovedFile), removed.ToString());
+        return kept;
+    }
+}

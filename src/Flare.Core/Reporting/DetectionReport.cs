@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Flare.Data;
+using Flare.Detection;
+using Flare.Training;
+
+namespace Flare.Reporting;
+
+/// <summary>Everything a detection report describes.</summary>
+public sealed record DetectionRun
+{
+    public required ImageSet Images { get; init; }
+    public required string DataPath { get; init; }
+    public required ModelMetadata Model { get; init; }
+    public string? ModelPath { get; init; }
+    public required DetectionOptions Options { get; init; }
+    public required DetectionResult Result { get; init; }
+    public required StageTimes Times { get; init; }
+
+    /// <summary>Ground truth from a manifest written by flare poison, when the data set has one.</summary>
+    public bool[]? Poisoned { get; init; }
+
+    public DetectionMetrics? Metrics => Poisoned is null ? null : DetectionMetrics.Compute(Result.Flagged, Poisoned);
+}
+
+/// <summary>
+/// Writes a detection's outputs into a folder: suspicious.csv (one row per sample), report.json
+/// (machine-readable), report.md (for people) and the plots.
+/// </summary>
+public static class DetectionReport
+{
+    public const string SuspiciousFile = "suspicious.csv";
+    public const string JsonFile = "report.json";
+    public const string MarkdownFile = "report.md";
+    public const string EmbeddingPlot = "embedding-clusters.png";
+    public const string TruthPlot = "embedding-truth.png";
+    public const string TreePlot = "condensed-tree.png";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public static void Write(string folder, DetectionRun run)
+    {
+        WriteSuspicious(Path.Combine(folder, SuspiciousFile), run);
+        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(Summary(run), Json));
+        var final = run.Result.FinalTrial;
+        DetectionPlots.EmbeddingByCluster(Path.Combine(folder, EmbeddingPlot), final.Embedding!, run.Result);
+        if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding!, run.Poisoned);
+        DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering!.CondensedTree, run.Result.Decision?.PoisonedCluster);
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
+    }
+
+    /// <summary>The machine-readable summary that report.json holds (and --json prints).</summary>
+    public static object Summary(DetectionRun run)
+    {
+        var result = run.Result;
+        var metrics = run.Metrics;
+        return new
+        {
+            Data = new { Path = Path.GetFullPath(run.DataPath), Samples = run.Images.Count, Classes = run.Images.ClassNames },
+            Model = new { Path = run.ModelPath is null ? null : Path.GetFullPath(run.ModelPath), run.Model.Architecture, run.Model.Width, run.Model.Epochs, run.Model.Augmentation, run.Model.TrainAccuracy },
+            Options = new
+            {
+                Representation = run.Options.Representation.ToName(),
+                run.Options.Xi,
+                run.Options.Depth,
+                MinClusterSize = result.MinClusterSize,
+                run.Options.Neighbors,
+                run.Options.MinDist,
+                run.Options.Seed,
+            },
+            ChosenK = result.DroppedLayers,
+            Trials = result.Trials.Select(t => new
+            {
+                K = t.DroppedLayers,
+                t.Columns,
+                t.Stable,
+                Walk = t.Walk.Select(s => new { s.Cluster, s.Size, Kappa = s.Persistence }),
+                Clusters = t.Clustering!.CondensedTree.ClusterCount,
+                t.UmapSeconds,
+                t.HdbscanSeconds,
+            }),
+            Clusters = (result.Decision?.Primary ?? []).Select(c => new
+            {
+                c.Id,
+                c.Size,
+                c.BirthLambda,
+                c.DeathLambda,
+                Kappa = c.Persistence,
+                Poisoned = c.Id == result.Decision?.PoisonedCluster,
+            }),
+            result.Verdict,
+            Flagged = result.FlaggedCount,
+            FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
+            Metrics = metrics is null ? null : new
+            {
+                Tpr = metrics.TruePositiveRate,
+                Fpr = metrics.FalsePositiveRate,
+                metrics.Precision,
+                Tp = metrics.TruePositives,
+                Fp = metrics.FalsePositives,
+                Tn = metrics.TrueNegatives,
+                Fn = metrics.FalseNegatives,
+            },
+            TimesSeconds = run.Times,
+        };
+    }
+
+    private static void WriteSuspicious(string path, DetectionRun run)
+    {
+        var text = new StringBuilder("index,path,label,cluster,flagged\n");
+        for (var i = 0; i < run.Images.Count; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i},{Csv.Field(run.Images.SourcePaths[i])},{Csv.Field(run.Images.ClassNames[run.Images.Labels[i]])},{run.Result.PrimaryCluster[i]},{(run.Result.Flagged[i] ? 1 : 0)}\n");
+        }
+        File.WriteAllText(path, text.ToString());
+    }
+
+    private static string Markdown(DetectionRun run)
+    {
+        var result = run.Result;
+        var text = new StringBuilder();
+        text.AppendLine("# Flare detection report").AppendLine();
+        text.AppendLine($"**{result.FlaggedCount} of {run.Images.Count} samples ({Percent((double)result.FlaggedCount / run.Images.Count)}) flagged as poisoned.** {Capitalize(result.Verdict)}.").AppendLine();
+        if (run.Metrics is { } m)
+        {
+            text.AppendLine("## Against the manifest's ground truth").AppendLine();
+            text.AppendLine("| TPR | FPR | precision | poisoned | flagged | TP | FP | FN |");
+            text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+            text.AppendLine($"| {OptionalPercent(m.TruePositiveRate)} | {Percent(m.FalsePositiveRate)} | {OptionalPercent(m.Precision)} | {m.Poisoned} | {result.FlaggedCount} | {m.TruePositives} | {m.FalsePositives} | {m.FalseNegatives} |").AppendLine();
+        }
+        text.AppendLine("## Data and model").AppendLine();
+        text.AppendLine($"- data: `{Path.GetFullPath(run.DataPath)}`, {run.Images.Count} images of {run.Images.Width}x{run.Images.Height}, {run.Images.ClassNames.Count} classes");
+        text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
+        text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
+        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}").AppendLine();
+        text.AppendLine("## Stable subspace search").AppendLine();
+        text.AppendLine("| k (layers dropped) | columns | clusters | walk: cluster (size) kappa | stable |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var trial in result.Trials)
+            text.AppendLine($"| {trial.DroppedLayers} | {trial.Columns} | {trial.Clustering!.CondensedTree.ClusterCount} | {string.Join(" -> ", trial.Walk.Select(s => $"#{s.Cluster} ({s.Size}) {s.Persistence:G3}"))} | {(trial.Stable ? "yes" : "no")} |");
+        text.AppendLine();
+        if (result.Decision is { } decision)
+        {
+            text.AppendLine("## Primary clusters").AppendLine();
+            text.AppendLine("| cluster | size | lambda start | lambda end | kappa | verdict |");
+            text.AppendLine("| --- | --- | --- | --- | --- | --- |");
+            foreach (var c in decision.Primary)
+                text.AppendLine($"| {c.Id} | {c.Size} | {c.BirthLambda:G4} | {c.DeathLambda:G4} | {c.Persistence:G4} | {(c.Id == decision.PoisonedCluster ? "poisoned" : "benign")} |");
+            text.AppendLine();
+        }
+        text.AppendLine("## Time per stage").AppendLine();
+        text.AppendLine("| training | extraction | UMAP | HDBSCAN | subspace search (total) |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        text.AppendLine($"| {Seconds(run.Times.Training)} | {Seconds(run.Times.Extraction)} | {Seconds(run.Times.Umap)} | {Seconds(run.Times.Hdbscan)} | {Seconds(run.Times.SubspaceSearch)} |").AppendLine();
+        text.AppendLine("## Plots").AppendLine();
+        text.AppendLine($"![embedding by cluster]({EmbeddingPlot})").AppendLine();
+        if (run.Poisoned is not null) text.AppendLine($"![embedding by ground truth]({TruthPlot})").AppendLine();
+        text.AppendLine($"![condensed tree]({TreePlot})").AppendLine();
+        text.AppendLine($"Per-sample results: `{SuspiciousFile}`; machine-readable summary: `{JsonFile}`.");
+        return text.ToString();
+    }
+
+    private static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{100 * fraction:F2} %");
+    private static string OptionalPercent(double? fraction) => fraction is { } f ? Percent(f) : "n/a";
+    private static string Seconds(double seconds) => seconds <= 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{seconds:F1} s");
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+}
+
+/// <summary>CSV field quoting (RFC 4180) for paths that may hold commas or quotes.</summary>
+public static class Csv
+{
+    public static string Field(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+}
