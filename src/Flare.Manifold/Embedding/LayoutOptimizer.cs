@@ -15,14 +15,15 @@ namespace Flare.Manifold.Embedding;
 /// into a fixed number of chunks owning disjoint head ranges; within an epoch a chunk moves its own heads at once,
 /// reads every other position from the epoch's starting snapshot and collects the pulls on tails in its own
 /// <see cref="PullLog"/>, added in chunk order when the epoch ends; each chunk draws negatives from its own (seed, epoch, chunk)
-/// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether), each chunk walked
-/// as two interleaved halves. Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core
+/// stream, and one visit's negative samples are evaluated together (see Pass.PushAwayTogether); in 2-D eight
+/// streams of a chunk advance side by side in SIMD lanes (<see cref="RunPlanarLanes"/>), otherwise a chunk is
+/// walked as two interleaved halves. Unlike Hogwild (umap-learn with n_jobs > 1) nothing depends on thread timing or core
 /// count, so the same seed gives the same embedding; the price is that positions read by other chunks lag by up to
 /// one epoch. Both schedules draw negatives from splitmix64 streams rather than umap-learn's Tausworthe generator.
 /// </para>
-/// <para>2-D embeddings, the common case, run a specialised pass (<see cref="RunPlanar"/>); other dimensions the generic <see cref="Pass"/>.</para>
+/// <para>2-D embeddings, the common case, run specialised passes (<see cref="RunPlanar"/>, <see cref="RunPlanarLanes"/>); other dimensions the generic <see cref="Pass"/>.</para>
 /// </summary>
-internal sealed class LayoutOptimizer
+internal sealed partial class LayoutOptimizer
 {
     private const float Clip = 4f;
     private const int ChunkCount = 16;
@@ -67,6 +68,7 @@ internal sealed class LayoutOptimizer
         int chunks = chunkStart.Length - 1;
         var snapshot = parallel ? new float[embedding.Length] : embedding;
         var pullLogs = parallel ? Enumerable.Range(0, chunks).Select(c => new PullLog(chunkStart[c + 1] - chunkStart[c], _dim)).ToArray() : [];
+        var dueLists = parallel && _dim == 2 ? Enumerable.Range(0, chunks).Select(c => new int[chunkStart[c + 1] - chunkStart[c]]).ToArray() : [];
         ulong sequentialRandom = RandomStream.Mix((ulong)(uint)_settings.Seed ^ 0x5EED_0003UL);
         double alpha = _settings.InitialAlpha;
         for (int epoch = 0; epoch < _settings.Epochs; epoch++)
@@ -80,7 +82,7 @@ internal sealed class LayoutOptimizer
                 Parallel.For(0, chunks, c =>
                 {
                     ulong random = RandomStream.Mix(((ulong)(uint)_settings.Seed << 32) ^ (((ulong)(uint)currentEpoch * (ulong)chunks) + (ulong)c + 1UL));
-                    RunChunk(embedding, snapshot, pullLogs[c], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
+                    RunChunk(embedding, snapshot, pullLogs[c], dueLists.Length > 0 ? dueLists[c] : [], chunkStart[c], chunkStart[c + 1], currentAlpha, currentEpoch, ref random);
                 });
                 PullLog.ApplyAll(embedding, _dim, pullLogs);
             }
@@ -135,7 +137,7 @@ internal sealed class LayoutOptimizer
         {
             if (_dim == 2)
             {
-                RunPlanar(points, points, null, 0, _head.Length, _head.Length, alpha, epoch, batchNegatives: false, ref random);
+                RunPlanar(points, alpha, epoch, ref random);
                 return;
             }
 
@@ -152,7 +154,7 @@ internal sealed class LayoutOptimizer
     /// the two dependency chains (each head's position feeds its next update) overlap in the CPU.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunChunk(float[] live, float[] snapshot, PullLog pulls, int first, int end, float alpha, int epoch, ref ulong random)
+    private unsafe void RunChunk(float[] live, float[] snapshot, PullLog pulls, int[] due, int first, int end, float alpha, int epoch, ref ulong random)
     {
         int middle = HeadBoundaryFrom(first + ((end - first) / 2), end);
         float* scratch = stackalloc float[_dim];
@@ -161,7 +163,7 @@ internal sealed class LayoutOptimizer
         {
             if (_dim == 2)
             {
-                RunPlanar(livePoints, snapshotPoints, pulls, first, middle, end, alpha, epoch, batchNegatives: true, ref random);
+                RunPlanarLanes(livePoints, snapshotPoints, pulls, due, first, end, alpha, epoch, ref random);
                 return;
             }
 
@@ -190,14 +192,10 @@ internal sealed class LayoutOptimizer
         return (int)(((RandomStream.Mix(state) >> 32) * (ulong)(uint)count) >> 32);
     }
 
-    /// <summary>
-    /// The same pass specialised for 2-D embeddings, the common case: coordinates stay in registers for a whole
-    /// edge visit. Edges [first, middle) and [middle, end) are visited alternately (with middle = end: in order).
-    /// </summary>
+    /// <summary>The sequential schedule specialised for 2-D embeddings: coordinates stay in registers for a whole edge visit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void RunPlanar(float* live, float* others, PullLog? pulls, int first, int middle, int end, float alpha, int epoch, bool batchNegatives, ref ulong random)
+    private unsafe void RunPlanar(float* points, float alpha, int epoch, ref ulong random)
     {
-        int logged = pulls?.Count ?? 0;
         float a = (float)_settings.A;
         float b = (float)_settings.B;
         float attraction = -2f * a * b;
@@ -210,44 +208,23 @@ internal sealed class LayoutOptimizer
         fixed (double* nextNegative = _nextNegative)
         fixed (double* perSample = _epochsPerSample)
         fixed (double* perNegative = _epochsPerNegative)
-        fixed (int* logVertices = pulls?.Vertices)
-        fixed (float* logDeltas = pulls?.Deltas)
         {
-            // Without a log (the sequential schedule) pulls go straight into the live embedding.
-            float* tailTarget = pulls is null ? live : null;
-            int longer = Math.Max(middle - first, end - middle);
-            for (int i = 0; i < longer; i++)
+            for (int e = 0; e < _head.Length; e++)
             {
-                int e = first + i;
-                if (e < middle && next[e] <= epoch)
+                if (next[e] <= epoch)
                 {
-                    VisitPlanar(e, live, others, tailTarget, logVertices, logDeltas, ref logged, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
-                }
-
-                e = middle + i;
-                if (e < end && next[e] <= epoch)
-                {
-                    VisitPlanar(e, live, others, tailTarget, logVertices, logDeltas, ref logged, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, batchNegatives, ref state);
+                    VisitPlanar(e, points, heads, tails, next, nextNegative, perSample, perNegative, a, b, attraction, repulsion, alpha, epoch, vertices, ref state);
                 }
             }
         }
 
         random = state;
-        if (pulls is not null)
-        {
-            pulls.Count = logged;
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void VisitPlanar(
         int e,
-        float* live,
-        float* others,
-        float* tailTarget,
-        int* logVertices,
-        float* logDeltas,
-        ref int logged,
+        float* points,
         int* heads,
         int* tails,
         double* next,
@@ -261,15 +238,14 @@ internal sealed class LayoutOptimizer
         float alpha,
         int epoch,
         int vertices,
-        bool batchNegatives,
         ref ulong state)
     {
         int j = heads[e];
         int k = tails[e];
-        float* current = live + (2L * j);
+        float* current = points + (2L * j);
         float x = current[0];
         float y = current[1];
-        float* other = others + (2L * k);
+        float* other = points + (2L * k);
         float dx = x - other[0];
         float dy = y - other[1];
         float distanceSquared = (dx * dx) + (dy * dy);
@@ -281,93 +257,36 @@ internal sealed class LayoutOptimizer
             float gy = Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
             x += gx;
             y += gy;
-            if (tailTarget is not null)
-            {
-                float* pulled = tailTarget + (2L * k);
-                pulled[0] -= gx;
-                pulled[1] -= gy;
-            }
-            else
-            {
-                logVertices[logged] = k;
-                logDeltas[2 * logged] = -gx;
-                logDeltas[(2 * logged) + 1] = -gy;
-                logged++;
-            }
+            other[0] -= gx;
+            other[1] -= gy;
         }
 
         next[e] += perSample[e];
         int negatives = (int)((epoch - nextNegative[e]) / perNegative[e]);
-        float pushX = 0f;
-        float pushY = 0f;
-        if (batchNegatives)
+        for (int p = 0; p < negatives; p++)
         {
-            (pushX, pushY) = PushAwayPlanar(x, y, j, negatives, others, a, b, repulsion, vertices, ref state);
-        }
-        else
-        {
-            for (int p = 0; p < negatives; p++)
+            int n = NextVertex(ref state, vertices);
+            if (n == j)
             {
-                int n = NextVertex(ref state, vertices);
-                if (n == j)
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                float* negative = others + (2L * n);
-                dx = x - negative[0];
-                dy = y - negative[1];
-                distanceSquared = (dx * dx) + (dy * dy);
-                if (distanceSquared > 0f)
-                {
-                    float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * MathF.Pow(distanceSquared, b)) + 1f));
-                    x += Math.Min(Math.Max(coefficient * dx, -Clip), Clip) * alpha;
-                    y += Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
-                }
+            // The head's own slot is stale while (x, y) is in registers, but n == j is skipped above.
+            float* negative = points + (2L * n);
+            dx = x - negative[0];
+            dy = y - negative[1];
+            distanceSquared = (dx * dx) + (dy * dy);
+            if (distanceSquared > 0f)
+            {
+                float coefficient = repulsion / ((0.001f + distanceSquared) * ((a * MathF.Pow(distanceSquared, b)) + 1f));
+                x += Math.Min(Math.Max(coefficient * dx, -Clip), Clip) * alpha;
+                y += Math.Min(Math.Max(coefficient * dy, -Clip), Clip) * alpha;
             }
         }
 
-        current[0] = x + (pushX * alpha);
-        current[1] = y + (pushY * alpha);
+        current[0] = x;
+        current[1] = y;
         nextNegative[e] += negatives * perNegative[e];
-    }
-
-    /// <summary>
-    /// The batched repulsion of one 2-D visit, eight negative samples per SIMD step: the summed clipped pushes (not
-    /// yet scaled by the learning rate) of the visit's negatives, all measured from (x, y).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe (float X, float Y) PushAwayPlanar(float x, float y, int self, int negatives, float* others, float a, float b, float repulsion, int vertices, ref ulong state)
-    {
-        float* negativeX = stackalloc float[8];
-        float* negativeY = stackalloc float[8];
-        int* valid = stackalloc int[8];
-        var clip = Vector256.Create(Clip);
-        var sumX = Vector256<float>.Zero;
-        var sumY = Vector256<float>.Zero;
-        for (int first = 0; first < negatives; first += 8)
-        {
-            int lanes = Math.Min(8, negatives - first);
-            for (int lane = 0; lane < 8; lane++)
-            {
-                int n = lane < lanes ? NextVertex(ref state, vertices) : self;
-                float* negative = others + (2L * n);
-                negativeX[lane] = negative[0];
-                negativeY[lane] = negative[1];
-                valid[lane] = n == self ? 0 : -1;
-            }
-
-            var dx = Vector256.Create(x) - Vector256.Load(negativeX);
-            var dy = Vector256.Create(y) - Vector256.Load(negativeY);
-            var distanceSquared = (dx * dx) + (dy * dy);
-            var active = Vector256.GreaterThan(distanceSquared, Vector256<float>.Zero) & Vector256.Load(valid).AsSingle();
-            var powered = VectorPow.Pow(distanceSquared, b);
-            var coefficient = Vector256.Create(repulsion) / ((distanceSquared + Vector256.Create(0.001f)) * Vector256.FusedMultiplyAdd(Vector256.Create(a), powered, Vector256.Create(1f)));
-            sumX += active & Vector256.Min(Vector256.Max(coefficient * dx, -clip), clip);
-            sumY += active & Vector256.Min(Vector256.Max(coefficient * dy, -clip), clip);
-        }
-
-        return (Vector256.Sum(sumX), Vector256.Sum(sumY));
     }
 
     /// <summary>
