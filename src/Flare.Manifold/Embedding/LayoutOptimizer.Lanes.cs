@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Flare.Manifold.Embedding;
 
@@ -52,13 +53,15 @@ internal sealed partial class LayoutOptimizer
         var one = Vector256.Create(1f);
         var clip = Vector256.Create(Clip);
         var alphaVector = Vector256.Create(alpha);
-        int vertices = _vertexCount;
-        ulong state = random;
+        var scale = Vector256.Create(_vertexCount / 16777216f);
+        var lastVertex = Vector256.Create(_vertexCount - 1);
+        var lanes = Vector256.Create(
+            SeedLane(random, 0), SeedLane(random, 1), SeedLane(random, 2), SeedLane(random, 3),
+            SeedLane(random, 4), SeedLane(random, 5), SeedLane(random, 6), SeedLane(random, 7));
         int logged = pulls.Count;
         int* edge = stackalloc int[Lanes];
         int* head = stackalloc int[Lanes];
         int* negatives = stackalloc int[Lanes];
-        int* draw = stackalloc int[Lanes];
         float* bufferX = stackalloc float[Lanes];
         float* bufferY = stackalloc float[Lanes];
         float* gradientX = stackalloc float[Lanes];
@@ -130,20 +133,23 @@ internal sealed partial class LayoutOptimizer
 
                 var pushX = Vector256<float>.Zero;
                 var pushY = Vector256<float>.Zero;
+                var heads8 = Vector256.Load(head);
+                var wanted = Vector256.Load(negatives);
                 for (int p = 0; p < mostNegatives; p++)
                 {
-                    for (int l = 0; l < Lanes; l++)
-                    {
-                        int n = p < negatives[l] ? NextVertex(ref state, vertices) : head[l];
-                        draw[l] = n == head[l] ? 0 : -1;
-                        bufferX[l] = others[2L * n];
-                        bufferY[l] = others[(2L * n) + 1];
-                    }
-
-                    dx = x - Vector256.Load(bufferX);
-                    dy = y - Vector256.Load(bufferY);
+                    // One xorshift32 step per lane, scaled to a vertex index through float (clamped for rounding).
+                    lanes ^= Vector256.ShiftLeft(lanes, 13);
+                    lanes ^= Vector256.ShiftRightLogical(lanes, 17);
+                    lanes ^= Vector256.ShiftLeft(lanes, 5);
+                    var drawn = Vector256.Min(Vector256.ConvertToInt32(Vector256.ConvertToSingle(Vector256.ShiftRightLogical(lanes, 8).AsInt32()) * scale), lastVertex);
+                    var take = Vector256.GreaterThan(wanted, Vector256.Create(p));
+                    var n = Vector256.ConditionalSelect(take, drawn, heads8);
+                    var usable = take & ~Vector256.Equals(n, heads8);
+                    var (negativeX, negativeY) = Gather(others, n, bufferX, bufferY);
+                    dx = x - negativeX;
+                    dy = y - negativeY;
                     distanceSquared = (dx * dx) + (dy * dy);
-                    var pushed = Vector256.Load(draw).AsSingle() & Vector256.GreaterThan(distanceSquared, Vector256<float>.Zero);
+                    var pushed = usable.AsSingle() & Vector256.GreaterThan(distanceSquared, Vector256<float>.Zero);
                     powered = VectorPow.Pow(distanceSquared, b);
                     coefficient = repulsion / ((distanceSquared + Vector256.Create(0.001f)) * Vector256.FusedMultiplyAdd(aVector, powered, one));
                     pushX += pushed & Vector256.Min(Vector256.Max(coefficient * dx, -clip), clip);
@@ -165,7 +171,29 @@ internal sealed partial class LayoutOptimizer
             }
         }
 
-        random = state;
+        random = RandomStream.Mix(random);
         pulls.Count = logged;
+    }
+
+    /// <summary>A non-zero xorshift32 state for lane <paramref name="lane"/> of a chunk's stream.</summary>
+    private static uint SeedLane(ulong seed, int lane) => (uint)RandomStream.Mix(seed + (ulong)lane) | 1u;
+
+    /// <summary>The 2-D points at the given vertex indices, by hardware gather where available.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> X, Vector256<float> Y) Gather(float* points, Vector256<int> vertices, float* bufferX, float* bufferY)
+    {
+        var offsets = vertices + vertices;
+        if (Avx2.IsSupported)
+        {
+            return (Avx2.GatherVector256(points, offsets, 4), Avx2.GatherVector256(points + 1, offsets, 4));
+        }
+
+        for (int l = 0; l < Lanes; l++)
+        {
+            bufferX[l] = points[offsets[l]];
+            bufferY[l] = points[offsets[l] + 1];
+        }
+
+        return (Vector256.Load(bufferX), Vector256.Load(bufferY));
     }
 }

@@ -31,7 +31,7 @@ internal sealed class PullLog
         // Each partition applies only the vertices it owns, scanning logs in order, so the per-vertex order of
         // additions (and hence the rounding) never depends on the partition count.
         int vertices = embedding.Length / dim;
-        const int partitions = 4;
+        const int partitions = 2;
         Parallel.For(0, partitions, part => ApplyRange(embedding, dim, logs, (int)((long)vertices * part / partitions), (int)((long)vertices * (part + 1) / partitions)));
         foreach (var log in logs)
         {
