@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Flare.Cli.Terminal;
+using Flare.Attacks;
+using Flare.Experiments;
 using Flare.Training;
 
 namespace Flare.Cli.Commands;
@@ -11,7 +13,98 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure speed on this machine (figures for docs/benchmarks.md)");
         command.Subcommands.Add(Throughput());
+        command.Subcommands.Add(Detection());
+        command.Subcommands.Add(Redetect());
         return command;
+    }
+
+    private static Command Detection()
+    {
+        var train = CommonOptions.RequiredPath("--train", "Clean training images (e.g. ../shared/data/cifar10/train)");
+        var test = CommonOptions.RequiredPath("--test", "Clean test images");
+        var output = CommonOptions.RequiredPath("--out", "Folder for per-case results (features, models, outcome.json) and results.md");
+        var attacks = new Option<string>("--attacks") { Description = "Comma-separated attacks", DefaultValueFactory = _ => "badnets,blend,trojan,wanet" };
+        var modes = new Option<string>("--modes") { Description = "Comma-separated label modes", DefaultValueFactory = _ => "a2o,a2a,ut" };
+        var clean = new Option<bool>("--clean") { Description = "Also run the clean (unpoisoned) data set" };
+        var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
+        var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => 20 };
+        var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
+        var seed = CommonOptions.Seed();
+        var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
+        {
+            train, test, output, attacks, modes, clean, limit, testLimit, epochs, width, seed,
+        };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var cases = new List<ExperimentCase>();
+            if (parse.GetValue(clean)) cases.Add(ExperimentCase.Clean);
+            foreach (var attack in Split(parse.GetValue(attacks)!))
+                foreach (var mode in Split(parse.GetValue(modes)!))
+                    cases.Add(new ExperimentCase(AttackRegistry.Get(attack).Name, ValidMode(mode)));
+            var settings = new ExperimentSettings
+            {
+                TrainData = parse.GetValue(train)!,
+                TestData = parse.GetValue(test)!,
+                TrainLimit = parse.GetValue(limit),
+                TestLimit = parse.GetValue(testLimit),
+                Training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip },
+                Seed = parse.GetValue(seed),
+            };
+            var folder = parse.GetValue(output)!;
+            Directory.CreateDirectory(folder);
+            var outcomes = new List<ExperimentOutcome>();
+            ProgressDisplay.Run(progress =>
+            {
+                var cleanTrain = CommonOptions.LoadImages(progress, settings.TrainData, settings.TrainLimit, "training images");
+                var cleanTest = CommonOptions.LoadImages(progress, settings.TestData, settings.TestLimit, "test images");
+                foreach (var @case in cases)
+                {
+                    progress.Message($"case {@case.Name}");
+                    outcomes.Add(DetectionExperiment.Run(@case, settings, cleanTrain, cleanTest, Path.Combine(folder, @case.Name), progress));
+                    WriteTables(folder, outcomes);
+                }
+                return 0;
+            });
+            Console.Write(ExperimentTable.Markdown(outcomes));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Redetect()
+    {
+        var runs = CommonOptions.RequiredPath("--runs", "A folder written by flare bench detection");
+        var detection = new DetectionOptionSet();
+        var command = new Command("redetect", "Re-run detection on the saved features of a flare bench detection run") { runs };
+        detection.AddTo(command);
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var options = detection.Read(parse);
+            var folder = parse.GetValue(runs)!;
+            var cases = Directory.GetDirectories(folder).Where(d => File.Exists(Path.Combine(d, "outcome.json"))).Order(StringComparer.Ordinal).ToList();
+            if (cases.Count == 0) throw new FlareException($"{folder}: no case folders with outcome.json");
+            var outcomes = ProgressDisplay.Run(progress => cases.Select(c => DetectionExperiment.Redetect(c, options, progress)).ToList());
+            WriteTables(folder, outcomes);
+            Console.Write(ExperimentTable.Markdown(outcomes));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string ValidMode(string mode)
+    {
+        LabelMode.ParseKind(mode);
+        return mode.ToLowerInvariant();
+    }
+
+    private static IEnumerable<string> Split(string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static void WriteTables(string folder, IReadOnlyList<ExperimentOutcome> outcomes)
+    {
+        File.WriteAllText(Path.Combine(folder, "results.md"), ExperimentTable.Markdown(outcomes));
+        File.WriteAllText(Path.Combine(folder, "results.json"), System.Text.Json.JsonSerializer.Serialize(outcomes, ExperimentTable.Json));
     }
 
     private static Command Throughput()
