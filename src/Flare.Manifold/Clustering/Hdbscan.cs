@@ -15,6 +15,10 @@ public sealed class Hdbscan
 
     public HdbscanOptions Options { get; }
 
+    /// <summary>
+    /// Clusters the rows of <paramref name="data"/> (Euclidean). Progress names each step as it starts ("core
+    /// distances", "minimum spanning tree", "single linkage", "condensed tree", "cluster selection").
+    /// </summary>
     public HdbscanResult Fit(DenseMatrix data, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);

@@ -19,7 +19,11 @@ public sealed class Umap
     /// <summary>umap-learn's default epoch count for a graph of <paramref name="points"/> vertices.</summary>
     public static int DefaultEpochs(int points) => points <= 10_000 ? 500 : 200;
 
-    /// <summary>Embeds the rows of <paramref name="data"/>; returns an N x Components matrix.</summary>
+    /// <summary>
+    /// Embeds the rows of <paramref name="data"/>; returns an N x Components matrix. Progress names the stage
+    /// ("exact nearest neighbours" or "nn-descent", "fuzzy graph", "spectral initialisation", "optimise layout") with
+    /// its completed fraction, and may be reported from worker threads.
+    /// </summary>
     public DenseMatrix Fit(DenseMatrix data, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);

@@ -53,7 +53,7 @@ public static class ExactNeighbors
                 progress?.Report(new StageProgress("exact nearest neighbours", (double)finished / chunks));
             });
 
-        return KnnGraph.FromHeaps(prepared, metric, k, distances, indices);
+        return KnnGraph.FromCandidates(prepared, metric, k, distances, indices);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -71,9 +71,12 @@ public sealed class KnnGraph
         return Count == 0 ? 1.0 : hits / ((double)Count * K);
     }
 
-    /// <summary>Builds the graph from per-row heaps of candidates on prepared data: re-measures each row's survivors exactly, sorts them and makes sure the point itself is first.</summary>
+    /// <summary>
+    /// Builds the graph from each row's k candidates (any order) found on prepared data: re-measures them exactly,
+    /// sorts them and makes sure the point itself is first.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static KnnGraph FromHeaps(DenseMatrix prepared, DistanceMetric metric, int k, float[] distances, int[] indices)
+    internal static KnnGraph FromCandidates(DenseMatrix prepared, DistanceMetric metric, int k, float[] distances, int[] indices)
     {
         Parallel.For(0, prepared.Rows, i =>
         {

@@ -59,7 +59,7 @@ public static class NNDescent
         }
 
         progress?.Report(new StageProgress("nn-descent", 1));
-        return KnnGraph.FromHeaps(prepared, metric, k, state.Distances, state.Indices);
+        return KnnGraph.FromCandidates(prepared, metric, k, state.Distances, state.Indices);
     }
 
     private sealed class State
