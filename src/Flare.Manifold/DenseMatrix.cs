@@ -4,7 +4,7 @@ namespace Flare.Manifold;
 public sealed class DenseMatrix
 {
     public DenseMatrix(int rows, int columns)
-        : this(rows, columns, new float[checked(rows * columns)])
+        : this(rows, columns, new float[ElementCount(rows, columns)])
     {
     }
 
@@ -96,6 +96,19 @@ public sealed class DenseMatrix
         }
 
         return result;
+    }
+
+    private static int ElementCount(int rows, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        long count = (long)rows * columns;
+        if (count > Array.MaxLength)
+        {
+            throw new ArgumentException($"a {rows} x {columns} matrix exceeds the largest array .NET can allocate.", nameof(rows));
+        }
+
+        return (int)count;
     }
 
     /// <summary>Throws when any value is NaN or infinite, naming the first offending cell.</summary>
