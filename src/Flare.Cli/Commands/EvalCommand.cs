@@ -30,8 +30,7 @@ internal static class EvalCommand
             var record = attackPath is null ? null : AttackRecord.Read(attackPath);
             if (record is not null && !record.ClassNames.SequenceEqual(metadata.ClassNames))
                 throw new FlareException($"--attack: the attack's classes [{string.Join(", ", record.ClassNames)}] differ from the model's [{string.Join(", ", metadata.ClassNames)}]");
-            var attackFile = attackPath is null ? null : Path.Combine(attackPath, AttackRecord.FileName);
-            var trigger = record?.CreateAttack(attackFile!);
+            var trigger = record?.CreateAttack(AttackRecord.FileIn(attackPath!));
             var labelMode = record?.CreateMode();
 
             var (accuracy, samples, success) = ProgressDisplay.Run(progress =>

@@ -61,10 +61,13 @@ public sealed record AttackRecord
 
     public void Write(string file) => File.WriteAllText(file, JsonSerializer.Serialize(this, Json) + "\n");
 
+    /// <summary>attack.json in a poisoned output folder, or <paramref name="path"/> itself when it is not a folder.</summary>
+    public static string FileIn(string path) => Directory.Exists(path) ? Path.Combine(path, FileName) : path;
+
     /// <summary>Reads attack.json from a poisoned output folder (or the file itself).</summary>
     public static AttackRecord Read(string path)
     {
-        var file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
+        var file = FileIn(path);
         if (!File.Exists(file)) throw new FlareException($"{path}: no {FileName} (expected an output folder of flare poison)");
         AttackRecord? record;
         try
