@@ -37,7 +37,8 @@ public sealed record PoisonOptions
                 throw new FlareException($"--cover-rate: {spec.Name} has no cover samples (those with cover samples: {string.Join(", ", AttackRegistry.All.Where(s => s.UsesCoverSamples).Select(s => s.Name))})");
         }
         var effectiveCover = EffectiveCoverRate(spec);
-        if (Rate + effectiveCover > 1)
+        // A tolerance for sums like 0.9 + 0.1 that land a rounding error above 1.
+        if (Rate + effectiveCover > 1 + 1e-12)
             throw new FlareException($"--rate {Rate} plus --cover-rate {effectiveCover}{(CoverRate is null ? $" ({spec.Name}'s default)" : "")} exceeds 1");
     }
 
