@@ -28,7 +28,7 @@ public static class CliProcess
     /// <summary>Asserts the run failed with exactly one error line that mentions <paramref name="expected"/>.</summary>
     public static void AssertOneLineError(CliResult result, string expected)
     {
-        Assert.NotEqual(0, result.ExitCode);
+        Assert.True(result.ExitCode != 0, $"expected a failure mentioning '{expected}', but the command succeeded:\n{result.Output}\n{result.Error}");
         var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(line => line.StartsWith("flare:", StringComparison.Ordinal))
             .ToArray();
