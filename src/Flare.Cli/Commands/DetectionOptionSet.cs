@@ -12,11 +12,12 @@ internal sealed class DetectionOptionSet
     private readonly Option<int?> minClusterSize = new("--min-cluster-size") { Description = "HDBSCAN min_cluster_size (default: samples / 500, at least 10; 100 at 50,000)" };
     private readonly Option<int> neighbors = new("--neighbors") { Description = "UMAP n_neighbors", DefaultValueFactory = _ => 40 };
     private readonly Option<int> umapSeed = new("--umap-seed") { Description = "UMAP random seed", DefaultValueFactory = _ => 42 };
-    private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: all but one)" };
+    private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: half of them)" };
+    private readonly Option<double> isolation = new("--isolation") { Description = "A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultIsolation };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped })
+        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped, isolation })
             command.Options.Add(option);
     }
 
@@ -31,6 +32,7 @@ internal sealed class DetectionOptionSet
             Neighbors = parse.GetValue(neighbors),
             Seed = parse.GetValue(umapSeed),
             MaxDroppedLayers = parse.GetValue(maxDropped),
+            Isolation = parse.GetValue(isolation),
         };
         options.Validate();
         return options;

@@ -18,13 +18,18 @@ public sealed record DetectionOptions
     public double MinDist { get; init; }
     public int Seed { get; init; } = 42;
 
-    /// <summary>The most layers the subspace search may drop; null allows all but one.</summary>
+    /// <summary>The most layers the subspace search may drop; null allows half of them ("the last few").</summary>
     public int? MaxDroppedLayers { get; init; }
+
+    /// <summary>A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits.</summary>
+    public double Isolation { get; init; } = PoisonedClusterChoice.DefaultIsolation;
 
     /// <summary>100 at 50,000 samples, the authors' setting, proportionally smaller for smaller sets, never below 10.</summary>
     public static int ScaledMinClusterSize(int samples) => Math.Max(10, (int)Math.Round(samples / 500.0));
 
     public int MinClusterSizeFor(int samples) => MinClusterSize ?? ScaledMinClusterSize(samples);
+
+    public int MaxDroppedLayersFor(int layers) => Math.Clamp(MaxDroppedLayers ?? layers / 2, 0, Math.Max(0, layers - 1));
 
     public void Validate()
     {
@@ -33,5 +38,6 @@ public sealed record DetectionOptions
         if (MinClusterSize is < 2) throw new FlareException($"--min-cluster-size must be at least 2, got {MinClusterSize}");
         if (Neighbors < 2) throw new FlareException($"--neighbors must be at least 2, got {Neighbors}");
         if (MaxDroppedLayers is < 0) throw new FlareException($"--max-dropped-layers must not be negative, got {MaxDroppedLayers}");
+        if (!(Isolation > 0 && Isolation <= 1)) throw new FlareException($"--isolation must be in (0, 1], got {Isolation}");
     }
 }

@@ -23,7 +23,7 @@ public sealed record DetectionResult
     /// <summary>Per sample, the primary cluster (a child of the condensed tree's root) it belongs to, or -1.</summary>
     public required int[] PrimaryCluster { get; init; }
 
-    /// <summary>Layers dropped in the chosen subspace (k); null when no subspace was stable.</summary>
+    /// <summary>Layers dropped in the subspace where the poisoned cluster was found (k); null when none was.</summary>
     public required int? DroppedLayers { get; init; }
 
     public required IReadOnlyList<SubspaceTrial> Trials { get; init; }
@@ -33,13 +33,19 @@ public sealed record DetectionResult
     public required int MinClusterSize { get; init; }
     public required StageTimes Times { get; init; }
 
-    /// <summary>The trial detection decided in (the stable one, or the last tried).</summary>
-    public SubspaceTrial FinalTrial => Trials[^1];
+    /// <summary>The subspace the report shows: where the poisoned cluster was found, else the first stable one, else k = 0.</summary>
+    public required SubspaceTrial Shown { get; init; }
 
     public int FlaggedCount => Flagged.Count(f => f);
 }
 
-/// <summary>FLARE's detection stage on extracted features: stable subspace search, then the stability-based choice.</summary>
+/// <summary>
+/// FLARE's detection stage on extracted features. For k = 0, 1, ... (up to the option's limit) it
+/// tries the subspace without the last k layers; in a stable subspace it makes the stability-based
+/// choice, and stops at the first subspace where that choice finds a poisoned cluster. Benign data
+/// split by class in the deep layers can hide the poisoned cluster, which is why a stable subspace
+/// without one does not end the search.
+/// </summary>
 public static class FlareDetector
 {
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, CancellationToken cancellationToken = default)
@@ -48,33 +54,51 @@ public static class FlareDetector
         var minClusterSize = options.MinClusterSizeFor(features.Count);
         if (features.Count < 2 * minClusterSize)
             throw new FlareException($"{features.Count} samples are too few for detection with min_cluster_size {minClusterSize} (need at least {2 * minClusterSize}); lower --min-cluster-size");
+        var maxDropped = options.MaxDroppedLayersFor(features.LayerCount);
         var clock = Stopwatch.StartNew();
-        var trials = StableSubspaceSearch.Run(features, options, progress, cancellationToken);
-        var searchSeconds = clock.Elapsed.TotalSeconds;
-        var final = trials[^1];
-        var tree = final.Clustering!.CondensedTree;
-        var primary = PrimaryClusters(tree);
-        var flagged = new bool[features.Count];
+        var trials = new List<SubspaceTrial>();
         PoisonedClusterDecision? decision = null;
-        string verdict;
-        if (!final.Stable)
+        SubspaceTrial? deciding = null;
+        using (var stage = progress.Begin("searching a stable subspace", maxDropped + 1))
         {
-            verdict = $"no stable subspace after dropping up to {final.DroppedLayers} layers: nothing flagged";
+            for (var k = 0; k <= maxDropped && deciding is null; k++)
+            {
+                var trial = StableSubspaceSearch.Try(features, k, options, cancellationToken);
+                trials.Add(trial);
+                string status;
+                if (trial.Stable)
+                {
+                    var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation);
+                    decision ??= choice;
+                    if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
+                    status = choice.PoisonedCluster is null ? "stable, no isolated minority cluster" : "poisoned cluster found";
+                }
+                else
+                {
+                    status = "not stable";
+                }
+                stage.Advance(1, $"k={k}: {status}");
+            }
         }
-        else
-        {
-            decision = PoisonedClusterChoice.Choose(tree);
-            if (decision.PoisonedCluster is { } poisoned)
-                foreach (var point in tree.Points(poisoned)) flagged[point] = true;
-            verdict = decision.Reason;
-        }
+        var searchSeconds = clock.Elapsed.TotalSeconds;
+        var shown = deciding ?? trials.FirstOrDefault(t => t.Stable) ?? trials[0];
+        var tree = shown.Clustering.CondensedTree;
+        var flagged = new bool[features.Count];
+        if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
+            foreach (var point in tree.Points(poisoned)) flagged[point] = true;
+        var verdict = deciding is not null
+            ? decision!.Reason
+            : trials.Any(t => t.Stable)
+                ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}): nothing flagged"
+                : $"no stable subspace (k = 0..{maxDropped}): nothing flagged";
         return new DetectionResult
         {
             Flagged = flagged,
-            PrimaryCluster = primary,
-            DroppedLayers = final.Stable ? final.DroppedLayers : null,
+            PrimaryCluster = PrimaryClusters(tree),
+            DroppedLayers = deciding?.DroppedLayers,
             Trials = trials,
-            Decision = decision,
+            Shown = shown,
+            Decision = deciding is null ? (shown.Stable ? PoisonedClusterChoice.Choose(tree, options.Isolation) : null) : decision,
             Verdict = verdict,
             Representation = features.Representation,
             MinClusterSize = minClusterSize,

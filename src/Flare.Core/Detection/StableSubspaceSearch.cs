@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
 using Flare.Manifold.Embedding;
-using Flare.Progress;
 
 namespace Flare.Detection;
 
@@ -12,41 +11,31 @@ public sealed record StabilityStep(int Cluster, int Size, double Persistence);
 /// <summary>One candidate subspace: the features without the last k layers, embedded and clustered.</summary>
 public sealed record SubspaceTrial(int DroppedLayers, int Columns, bool Stable, IReadOnlyList<StabilityStep> Walk, double UmapSeconds, double HdbscanSeconds)
 {
-    public DenseMatrix? Embedding { get; init; }
-    public HdbscanResult? Clustering { get; init; }
+    public required DenseMatrix Embedding { get; init; }
+    public required HdbscanResult Clustering { get; init; }
 }
 
 /// <summary>
-/// Algorithm 1 of the paper: drop the last k BatchNorm layers' features for k = 0, 1, ...; in each
-/// subspace embed with UMAP, cluster with HDBSCAN, and walk from the largest cluster below the root
-/// down its largest child for at most d levels. The subspace is stable, and the search stops, at
-/// the first cluster on that walk whose persistence kappa exceeds xi: the benign samples then hold
-/// together as one cluster instead of falling apart by class.
+/// One step of the paper's Algorithm 1: drop the last k BatchNorm layers' features, embed with
+/// UMAP, cluster with HDBSCAN, and walk from the largest cluster below the root down its largest
+/// child for at most d levels. The subspace is stable at the first cluster on that walk whose
+/// persistence kappa exceeds xi: the benign samples then hold together as one cluster instead of
+/// falling apart by class.
 /// </summary>
 public static class StableSubspaceSearch
 {
-    public static IReadOnlyList<SubspaceTrial> Run(LatentFeatures features, DetectionOptions options, IProgressSink progress, CancellationToken cancellationToken = default)
+    public static SubspaceTrial Try(LatentFeatures features, int droppedLayers, DetectionOptions options, CancellationToken cancellationToken = default)
     {
-        var minClusterSize = options.MinClusterSizeFor(features.Count);
-        var maxDropped = Math.Min(options.MaxDroppedLayers ?? features.LayerCount - 1, features.LayerCount - 1);
-        var trials = new List<SubspaceTrial>();
-        using var stage = progress.Begin("searching a stable subspace", maxDropped + 1);
-        for (var k = 0; k <= maxDropped; k++)
-        {
-            var subspace = features.WithoutLastLayers(k);
-            var clock = Stopwatch.StartNew();
-            var embedding = Embed(subspace, options, cancellationToken);
-            var umapSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            var clustering = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken);
-            var hdbscanSeconds = clock.Elapsed.TotalSeconds;
-            var walk = StabilityWalk(clustering.CondensedTree, options.Depth, options.Xi);
-            var stable = walk.Count > 0 && walk[^1].Persistence > options.Xi;
-            trials.Add(new SubspaceTrial(k, subspace.Columns, stable, walk, umapSeconds, hdbscanSeconds) { Embedding = embedding, Clustering = clustering });
-            stage.Advance(1, $"k={k}: {(stable ? "stable" : "not stable")}");
-            if (stable) break;
-        }
-        return trials;
+        var subspace = features.WithoutLastLayers(droppedLayers);
+        var clock = Stopwatch.StartNew();
+        var embedding = Embed(subspace, options, cancellationToken);
+        var umapSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var clustering = new Hdbscan(new HdbscanOptions { MinClusterSize = options.MinClusterSizeFor(features.Count) }).Fit(embedding, cancellationToken: cancellationToken);
+        var hdbscanSeconds = clock.Elapsed.TotalSeconds;
+        var walk = StabilityWalk(clustering.CondensedTree, options.Depth, options.Xi);
+        var stable = walk.Count > 0 && walk[^1].Persistence > options.Xi;
+        return new SubspaceTrial(droppedLayers, subspace.Columns, stable, walk, umapSeconds, hdbscanSeconds) { Embedding = embedding, Clustering = clustering };
     }
 
     public static DenseMatrix Embed(DenseMatrix data, DetectionOptions options, CancellationToken cancellationToken = default) =>

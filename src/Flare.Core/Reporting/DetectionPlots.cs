@@ -17,7 +17,7 @@ public static class DetectionPlots
     /// <summary>The embedding with each primary cluster in its own colour and flagged samples in red.</summary>
     public static void EmbeddingByCluster(string path, DenseMatrix embedding, DetectionResult result)
     {
-        var plot = NewPlot($"UMAP embedding by cluster ({result.Representation.ToName()} features, k = {result.FinalTrial.DroppedLayers})");
+        var plot = NewPlot($"UMAP embedding by cluster ({result.Representation.ToName()} features, k = {result.Shown.DroppedLayers})");
         var palette = new ScottPlot.Palettes.Category10();
         var clusters = result.PrimaryCluster.Distinct().Order().ToList();
         var colourIndex = 0;

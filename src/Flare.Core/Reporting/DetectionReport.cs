@@ -50,10 +50,10 @@ public static class DetectionReport
     {
         WriteSuspicious(Path.Combine(folder, SuspiciousFile), run);
         File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(Summary(run), Json));
-        var final = run.Result.FinalTrial;
-        DetectionPlots.EmbeddingByCluster(Path.Combine(folder, EmbeddingPlot), final.Embedding!, run.Result);
-        if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding!, run.Poisoned);
-        DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering!.CondensedTree, run.Result.Decision?.PoisonedCluster);
+        var final = run.Result.Shown;
+        DetectionPlots.EmbeddingByCluster(Path.Combine(folder, EmbeddingPlot), final.Embedding, run.Result);
+        if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding, run.Poisoned);
+        DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering.CondensedTree, run.Result.Decision?.PoisonedCluster);
         File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
     }
 
@@ -71,6 +71,7 @@ public static class DetectionReport
                 Representation = run.Options.Representation.ToName(),
                 run.Options.Xi,
                 run.Options.Depth,
+                run.Options.Isolation,
                 MinClusterSize = result.MinClusterSize,
                 run.Options.Neighbors,
                 run.Options.MinDist,
@@ -83,7 +84,7 @@ public static class DetectionReport
                 t.Columns,
                 t.Stable,
                 Walk = t.Walk.Select(s => new { s.Cluster, s.Size, Kappa = s.Persistence }),
-                Clusters = t.Clustering!.CondensedTree.ClusterCount,
+                Clusters = t.Clustering.CondensedTree.ClusterCount,
                 t.UmapSeconds,
                 t.HdbscanSeconds,
             }),
@@ -140,12 +141,12 @@ public static class DetectionReport
         text.AppendLine($"- data: `{Path.GetFullPath(run.DataPath)}`, {run.Images.Count} images of {run.Images.Width}x{run.Images.Height}, {run.Images.ClassNames.Count} classes");
         text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
         text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
-        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}").AppendLine();
+        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}").AppendLine();
         text.AppendLine("## Stable subspace search").AppendLine();
         text.AppendLine("| k (layers dropped) | columns | clusters | walk: cluster (size) kappa | stable |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var trial in result.Trials)
-            text.AppendLine($"| {trial.DroppedLayers} | {trial.Columns} | {trial.Clustering!.CondensedTree.ClusterCount} | {string.Join(" -> ", trial.Walk.Select(s => $"#{s.Cluster} ({s.Size}) {s.Persistence:G3}"))} | {(trial.Stable ? "yes" : "no")} |");
+            text.AppendLine($"| {trial.DroppedLayers} | {trial.Columns} | {trial.Clustering.CondensedTree.ClusterCount} | {string.Join(" -> ", trial.Walk.Select(s => $"#{s.Cluster} ({s.Size}) {s.Persistence:G3}"))} | {(trial.Stable ? "yes" : "no")} |");
         text.AppendLine();
         if (result.Decision is { } decision)
         {
