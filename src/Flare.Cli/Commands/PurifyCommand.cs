@@ -4,7 +4,6 @@ using Flare.Cli.Terminal;
 using Flare.Detection;
 using Flare.IO;
 using Flare.Mitigation;
-using Flare.Models;
 using Flare.Reporting;
 using Flare.Training;
 
@@ -20,35 +19,21 @@ internal static class PurifyCommand
     {
         var data = CommonOptions.RequiredPath("--data", "The suspicious training images (one sub-folder per class)");
         var output = CommonOptions.RequiredPath("--out", "New folder for purified/, removed.csv, the report and the model");
-        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
-        var width = new Option<int?>("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (enough to fit the training set)", DefaultValueFactory = _ => 20 };
-        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double>("--lr") { Description = "Initial learning rate", DefaultValueFactory = _ => 0.1 };
-        var seed = CommonOptions.Seed();
+        var trainingOptions = new TrainingOptionSet(defaultEpochs: 20);
         var limit = CommonOptions.Limit();
         var json = CommonOptions.Json();
         var detection = new DetectionOptionSet();
         var command = new Command("purify", "Train a model on the data, detect poisoned samples with FLARE and write a purified copy")
         {
-            data, output, model, width, epochs, batch, lr, seed, limit, json,
+            data, output, limit, json,
         };
+        trainingOptions.AddTo(command);
         detection.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = detection.Read(parse);
             // Flip only: random crops keep a model from fitting poisoned samples (docs/method.md).
-            var training = new TrainingOptions
-            {
-                Model = parse.GetValue(model)!,
-                Width = parse.GetValue(width),
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batch),
-                LearningRate = parse.GetValue(lr),
-                Augmentation = Augmentation.Flip,
-                Seed = parse.GetValue(seed),
-            };
-            training.Validate();
+            var training = trainingOptions.Read(parse, Augmentation.Flip);
             var dataPath = parse.GetValue(data)!;
             using var folder = OutputFolder.Create(parse.GetValue(output)!);
             var (run, kept) = ProgressDisplay.Run(progress =>

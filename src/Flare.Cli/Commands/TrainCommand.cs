@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Flare.Cli.Terminal;
 using Flare.Data;
-using Flare.Models;
 using Flare.Training;
 
 namespace Flare.Cli.Commands;
@@ -12,33 +11,19 @@ internal static class TrainCommand
     {
         var data = CommonOptions.RequiredPath("--data", "Training images: a folder with one sub-folder per class, or CIFAR-10 binary batches");
         var test = new Option<string?>("--test") { Description = "Test images (same classes) to report accuracy on after training" };
-        var model = new Option<string>("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
-        var width = new Option<int?>("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 30 };
-        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => 0.1 };
+        var training = new TrainingOptionSet(defaultEpochs: 30);
         var augment = new Option<string>("--augment") { Description = "Augmentation: none, flip, crop-flip", DefaultValueFactory = _ => "crop-flip" };
-        var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
         var output = CommonOptions.RequiredPath("--out", "Checkpoint file to write");
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a classifier on an image folder and save a checkpoint")
         {
-            data, test, model, width, epochs, batch, lr, augment, seed, limit, output, json,
+            data, test, augment, limit, output, json,
         };
+        training.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            var options = new TrainingOptions
-            {
-                Model = parse.GetValue(model)!,
-                Width = parse.GetValue(width),
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batch),
-                LearningRate = parse.GetValue(lr),
-                Augmentation = AugmentationNames.Parse(parse.GetValue(augment)!),
-                Seed = parse.GetValue(seed),
-            };
-            options.Validate();
+            var options = training.Read(parse, AugmentationNames.Parse(parse.GetValue(augment)!));
             var outputPath = parse.GetValue(output)!;
             var outputFolder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
             if (!Directory.Exists(outputFolder)) throw new FlareException($"--out: folder {outputFolder} does not exist");

@@ -341,30 +341,7 @@ public static class NNDescent
                 return;
             }
 
-            int size = ids.Length;
-            int i = 0;
-            while (true)
-            {
-                int left = (2 * i) + 1;
-                if (left >= size)
-                {
-                    break;
-                }
-
-                int right = left + 1;
-                int larger = right < size && priorities[right] > priorities[left] ? right : left;
-                if (priorities[larger] <= priority)
-                {
-                    break;
-                }
-
-                priorities[i] = priorities[larger];
-                ids[i] = ids[larger];
-                i = larger;
-            }
-
-            priorities[i] = priority;
-            ids[i] = id;
+            NeighborHeap.SiftDownFromRoot(priorities, ids, priority, id);
         }
 
         /// <summary>Flagged heap push on row <paramref name="row"/>; returns whether the heap changed.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Flare.Manifold.Neighbors;
@@ -16,9 +17,18 @@ internal static class NeighborHeap
 
     /// <summary>Replaces the root when <paramref name="distance"/> beats it; the caller has checked for duplicates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ReplaceRoot(Span<float> distances, Span<int> indices, float distance, int index)
+    public static void ReplaceRoot(Span<float> distances, Span<int> indices, float distance, int index) =>
+        SiftDownFromRoot(distances, indices, distance, index);
+
+    /// <summary>
+    /// Puts (<paramref name="key"/>, <paramref name="id"/>) at the root of a max-heap and sifts it
+    /// down; shared by the float-distance heaps and NN-descent's integer-priority candidate heaps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SiftDownFromRoot<TKey>(Span<TKey> keys, Span<int> ids, TKey key, int id)
+        where TKey : struct, IComparisonOperators<TKey, TKey, bool>
     {
-        int size = distances.Length;
+        int size = keys.Length;
         int i = 0;
         while (true)
         {
@@ -29,19 +39,19 @@ internal static class NeighborHeap
             }
 
             int right = left + 1;
-            int larger = right < size && distances[right] > distances[left] ? right : left;
-            if (distances[larger] <= distance)
+            int larger = right < size && keys[right] > keys[left] ? right : left;
+            if (keys[larger] <= key)
             {
                 break;
             }
 
-            distances[i] = distances[larger];
-            indices[i] = indices[larger];
+            keys[i] = keys[larger];
+            ids[i] = ids[larger];
             i = larger;
         }
 
-        distances[i] = distance;
-        indices[i] = index;
+        keys[i] = key;
+        ids[i] = id;
     }
 
     /// <summary>Sorts a row (heap-ordered or not) into ascending distance, ties by ascending index for determinism.</summary>

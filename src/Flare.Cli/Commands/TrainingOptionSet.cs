@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Flare.Models;
+using Flare.Training;
+
+namespace Flare.Cli.Commands;
+
+/// <summary>The training options train and purify share; purify fixes the augmentation itself.</summary>
+internal sealed class TrainingOptionSet(int defaultEpochs)
+{
+    private readonly Option<string> model = new("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
+    private readonly Option<int?> width = new("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
+    private readonly Option<int> epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => defaultEpochs };
+    private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+    private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => 0.1 };
+    private readonly Option<ulong> seed = CommonOptions.Seed();
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { model, width, epochs, batch, lr, seed })
+            command.Options.Add(option);
+    }
+
+    public TrainingOptions Read(ParseResult parse, Augmentation augmentation)
+    {
+        var options = new TrainingOptions
+        {
+            Model = parse.GetValue(model)!,
+            Width = parse.GetValue(width),
+            Epochs = parse.GetValue(epochs),
+            BatchSize = parse.GetValue(batch),
+            LearningRate = parse.GetValue(lr),
+            Augmentation = augmentation,
+            Seed = parse.GetValue(seed),
+        };
+        options.Validate();
+        return options;
+    }
+}
