@@ -68,7 +68,7 @@ public static class FlareDetector
                 string status;
                 if (trial.Stable)
                 {
-                    var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation);
+                    var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth);
                     decision ??= choice;
                     if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
                     status = choice.PoisonedCluster is null ? "stable, no isolated minority cluster" : "poisoned cluster found";
@@ -86,6 +86,7 @@ public static class FlareDetector
         var flagged = new bool[features.Count];
         if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
             foreach (var point in tree.Points(poisoned)) flagged[point] = true;
+        var shownDecision = deciding is null ? (shown.Stable ? PoisonedClusterChoice.Choose(tree, options.Isolation, options.Depth) : null) : decision;
         var verdict = deciding is not null
             ? decision!.Reason
             : trials.Any(t => t.Stable)
@@ -94,11 +95,11 @@ public static class FlareDetector
         return new DetectionResult
         {
             Flagged = flagged,
-            PrimaryCluster = PrimaryClusters(tree),
+            PrimaryCluster = PrimaryClusters(tree, shownDecision),
             DroppedLayers = deciding?.DroppedLayers,
             Trials = trials,
             Shown = shown,
-            Decision = deciding is null ? (shown.Stable ? PoisonedClusterChoice.Choose(tree, options.Isolation) : null) : decision,
+            Decision = shownDecision,
             Verdict = verdict,
             Representation = features.Representation,
             MinClusterSize = minClusterSize,
@@ -111,11 +112,13 @@ public static class FlareDetector
         };
     }
 
-    private static int[] PrimaryClusters(CondensedTree tree)
+    // The root's children, refined by the clusters the choice compared when it looked further down.
+    private static int[] PrimaryClusters(CondensedTree tree, PoisonedClusterDecision? decision)
     {
         var labels = new int[tree.PointCount];
         Array.Fill(labels, -1);
-        foreach (var cluster in tree.ChildClusters(tree.Root))
+        var compared = decision?.Primary.Select(c => c.Id) ?? [];
+        foreach (var cluster in tree.ChildClusters(tree.Root).Concat(compared))
             foreach (var point in tree.Points(cluster)) labels[point] = cluster;
         return labels;
     }

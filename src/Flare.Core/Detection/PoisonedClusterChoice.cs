@@ -22,23 +22,42 @@ public sealed record PoisonedClusterDecision(IReadOnlyList<ClusterSummary> Prima
 /// below the one at which the rest itself first splits (on BadNets, at lambda 0.07 against 4.7;
 /// clean-data clusters split off at 0.9 or more of that level). So the choice is made only when the
 /// more persistent cluster is the minority and separates at no more than <c>isolation</c> times
-/// the density at which the majority cluster splits; otherwise nothing is flagged.
+/// the density at which the majority cluster splits. A small benign group can split off before
+/// the poisoned one (measured on Blend: 35 samples at lambda 0.88, then the 832-sample poisoned
+/// cluster at 1.33, the majority itself at 4.0); so when a split holds no isolated minority the
+/// choice is repeated inside its majority, down the same largest-child path as the stability walk
+/// and for at most as many levels. Otherwise nothing is flagged.
 /// </summary>
 public static class PoisonedClusterChoice
 {
     public const double DefaultIsolation = 0.5;
 
-    public static PoisonedClusterDecision Choose(CondensedTree tree, double isolation = DefaultIsolation)
+    public static PoisonedClusterDecision Choose(CondensedTree tree, double isolation = DefaultIsolation, int depth = 1)
     {
-        var primary = tree.ChildClusters(tree.Root).Select(c => ClusterSummary.Of(tree, c)).ToList();
+        var first = ChooseAmong(tree, tree.Root, isolation, out var majority);
+        var decision = first;
+        for (var level = 1; level < depth && decision.PoisonedCluster is null && majority is { } inside; level++)
+        {
+            decision = ChooseAmong(tree, inside, isolation, out majority);
+            if (decision.PoisonedCluster is not null) return decision;
+        }
+        return decision.PoisonedCluster is null ? first : decision;
+    }
+
+    private static PoisonedClusterDecision ChooseAmong(CondensedTree tree, int parent, double isolation, out int? majorityCluster)
+    {
+        var primary = tree.ChildClusters(parent).Select(c => ClusterSummary.Of(tree, c)).ToList();
+        majorityCluster = null;
+        var where = parent == tree.Root ? "" : $" inside cluster #{parent}";
         if (primary.Count < 2)
-            return new PoisonedClusterDecision(primary, null, "the data form a single cluster: no poisoned cluster");
+            return new PoisonedClusterDecision(primary, null, $"the data form a single cluster{where}: no poisoned cluster");
         var candidate = primary.OrderByDescending(c => c.Persistence).ThenBy(c => c.Size).First();
         var majority = primary.MaxBy(c => c.Size)!;
+        majorityCluster = majority.Id;
         if (candidate.Id == majority.Id)
-            return new PoisonedClusterDecision(primary, null, $"the most persistent primary cluster (#{candidate.Id}, {candidate.Size} samples) is the majority: no stable minority cluster");
+            return new PoisonedClusterDecision(primary, null, $"the most persistent cluster{where} (#{candidate.Id}, {candidate.Size} samples) is the majority: no stable minority cluster");
         if (candidate.BirthLambda > isolation * majority.DeathLambda)
-            return new PoisonedClusterDecision(primary, null, $"the most persistent minority cluster (#{candidate.Id}, {candidate.Size} samples) splits off at lambda {candidate.BirthLambda:G3}, not far below the majority's own split at {majority.DeathLambda:G3}: no isolated minority cluster");
-        return new PoisonedClusterDecision(primary, candidate.Id, $"cluster #{candidate.Id} ({candidate.Size} samples) persists longest (kappa {candidate.Persistence:G4} against {majority.Persistence:G4}) and splits off at lambda {candidate.BirthLambda:G3}, below {isolation:G2} x the majority's split at {majority.DeathLambda:G3}");
+            return new PoisonedClusterDecision(primary, null, $"the most persistent minority cluster{where} (#{candidate.Id}, {candidate.Size} samples) splits off at lambda {candidate.BirthLambda:G3}, not far below the majority's own split at {majority.DeathLambda:G3}: no isolated minority cluster");
+        return new PoisonedClusterDecision(primary, candidate.Id, $"cluster #{candidate.Id} ({candidate.Size} samples){where} persists longest (kappa {candidate.Persistence:G4} against {majority.Persistence:G4}) and splits off at lambda {candidate.BirthLambda:G3}, below {isolation:G2} x the majority's split at {majority.DeathLambda:G3}");
     }
 }

@@ -64,13 +64,29 @@ public static class TorchRuntime
     // libtorch's OpenMP threads spin while they wait for work. When other processes share the
     // cores (tests, a second run), spinning threads steal the time the working ones need: measured
     // here with three processes on 2 cores, ResNet-18 width 16 trained at 27-38 images/s spinning
-    // and 144-329 images/s with passive waits. libgomp reads the policy when libtorch loads it, from
-    // the native environment (which .NET's Environment does not write), so it is set here, first,
-    // unless the user chose a policy.
+    // and 144-329 images/s with passive waits. On an idle machine spinning is the faster policy
+    // (width 16: 755 against 575 training images/s, docs/benchmarks.md), so waits are passive only
+    // when the cores are already busy as this process starts. libgomp reads the policy when
+    // libtorch loads it, from the native environment (which .NET's Environment does not write), so
+    // it is set here, first, unless the user chose a policy.
     private static void YieldIdleOpenMpThreads()
     {
-        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
-            SetNativeEnvironment("OMP_WAIT_POLICY", "PASSIVE", 0);
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
+        SetNativeEnvironment("OMP_WAIT_POLICY", CoresBusy() ? "PASSIVE" : "ACTIVE", 0);
+    }
+
+    // Busy: the one-minute load average already fills half the cores.
+    private static bool CoresBusy()
+    {
+        try
+        {
+            var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(load, System.Globalization.CultureInfo.InvariantCulture) >= 0.5 * Environment.ProcessorCount;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return true;
+        }
     }
 
     private static bool SystemLibStdCxxDefines(string version)

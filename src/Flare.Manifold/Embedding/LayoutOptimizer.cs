@@ -336,12 +336,7 @@ internal sealed partial class LayoutOptimizer
             int k = owner._tail[e];
             float* current = _live + ((long)j * dim);
             float* other = _others + ((long)k * dim);
-            float distanceSquared = 0f;
-            for (int d = 0; d < dim; d++)
-            {
-                float diff = current[d] - other[d];
-                distanceSquared += diff * diff;
-            }
+            float distanceSquared = SquaredDistance(current, other, dim);
 
             if (distanceSquared > 0f)
             {
@@ -385,6 +380,19 @@ internal sealed partial class LayoutOptimizer
             return _repulsion / ((0.001f + distanceSquared) * ((_a * powered) + 1f));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float SquaredDistance(float* x, float* y, int dim)
+        {
+            float sum = 0f;
+            for (int d = 0; d < dim; d++)
+            {
+                float diff = x[d] - y[d];
+                sum += diff * diff;
+            }
+
+            return sum;
+        }
+
         /// <summary>umap-learn's repulsion: each negative sample measured from the head as the previous one left it.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void PushAwayInTurn(float* current, int self, int negatives, ref ulong random)
@@ -399,12 +407,7 @@ internal sealed partial class LayoutOptimizer
                 }
 
                 float* negative = _others + ((long)n * dim);
-                float distanceSquared = 0f;
-                for (int d = 0; d < dim; d++)
-                {
-                    float diff = current[d] - negative[d];
-                    distanceSquared += diff * diff;
-                }
+                float distanceSquared = SquaredDistance(current, negative, dim);
 
                 if (distanceSquared > 0f)
                 {
@@ -441,12 +444,7 @@ internal sealed partial class LayoutOptimizer
                 }
 
                 float* negative = _others + ((long)n * dim);
-                float distanceSquared = 0f;
-                for (int d = 0; d < dim; d++)
-                {
-                    float diff = current[d] - negative[d];
-                    distanceSquared += diff * diff;
-                }
+                float distanceSquared = SquaredDistance(current, negative, dim);
 
                 if (distanceSquared > 0f)
                 {

@@ -41,6 +41,21 @@ public class PoisonedClusterChoiceTests
         Assert.Contains("majority", decision.Reason);
     }
 
+    [Fact]
+    public void AnIslandBehindAnEarlierSmallSplitIsFoundInsideTheMajority()
+    {
+        // The tight group at x = -60 splits off first but not across enough empty space to be an
+        // island; the island at x = 40 separates inside the rest.
+        var tree = Cluster(Blob(900, 0, 0, 1.0, seed: 7).Concat(Blob(100, 40, 0, 0.2, seed: 8)).Concat(Blob(40, -60, 0, 0.2, seed: 9)).ToArray());
+
+        var atTheRoot = PoisonedClusterChoice.Choose(tree, depth: 1);
+        var downThePath = PoisonedClusterChoice.Choose(tree, depth: 3);
+
+        Assert.Null(atTheRoot.PoisonedCluster);
+        Assert.NotNull(downThePath.PoisonedCluster);
+        Assert.Equal(Enumerable.Range(900, 100), tree.Points(downThePath.PoisonedCluster!.Value));
+    }
+
     private static CondensedTree Cluster(float[][] points) =>
         new Hdbscan(new HdbscanOptions { MinClusterSize = 20 }).Fit(DenseMatrix.FromRows(points)).CondensedTree;
 
