@@ -68,11 +68,11 @@ public static class TorchRuntime
     // (width 16: 755 against 575 training images/s, docs/benchmarks.md), so waits are passive only
     // when the cores are already busy as this process starts. libgomp reads the policy when
     // libtorch loads it, from the native environment (which .NET's Environment does not write), so
-    // it is set here, first, unless the user chose a policy.
+    // it is set here, first. A policy the user chose wins, also one set only in .NET's environment.
     private static void YieldIdleOpenMpThreads()
     {
-        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
-        SetNativeEnvironment("OMP_WAIT_POLICY", CoresBusy() ? "PASSIVE" : "ACTIVE", 0);
+        var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? (CoresBusy() ? "PASSIVE" : "ACTIVE");
+        SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
     }
 
     // Busy: the one-minute load average already fills half the cores.
