@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 data=../shared/data/cifar10
 [[ -d "$data/train" ]] || { echo "demo: CIFAR-10 image folder not found at $data/train" >&2; exit 1; }
 run="runs/demo-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$run"
 echo "demo: 1/2 poisoning 10,000 CIFAR-10 training images with BadNets (all-to-one, rate 0.1) -> $run/poisoned" >&2
 ./flare poison --data "$data/train" --limit 10000 --attack badnets --mode a2o --rate 0.1 --seed 0 \
   --test "$data/test" --out "$run/poisoned"
