@@ -10,6 +10,6 @@ mkdir -p "$run"
 echo "demo: 1/2 poisoning 10,000 CIFAR-10 training images with BadNets (all-to-one, rate 0.1) -> $run/poisoned" >&2
 ./flare poison --data "$data/train" --limit 10000 --attack badnets --mode a2o --rate 0.1 --seed 0 \
   --test "$data/test" --out "$run/poisoned"
-echo "demo: 2/2 purifying: train ResNet-18 (width 16, 20 epochs, flip), detect with FLARE, copy the kept images -> $run/purified" >&2
-./flare purify --data "$run/poisoned/train" --out "$run/purified" --seed 0
-echo "demo: open $run/purified/report.md for the report and plots" >&2
+echo "demo: 2/2 purifying: train ResNet-18 (width 16, 20 epochs, flip), detect with FLARE, copy the kept images -> $run/purify" >&2
+./flare purify --data "$run/poisoned/train" --out "$run/purify" --seed 0
+echo "demo: open $run/purify/report.md for the report and plots" >&2
