@@ -69,7 +69,7 @@ public static class FlareDetector
                 if (trial.Stable)
                 {
                     var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth);
-                    decision ??= choice;
+                    decision ??= choice; // the first stable subspace's choice is the one shown when none decides
                     if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
                     status = choice.PoisonedCluster is null ? "stable, no isolated minority cluster" : "poisoned cluster found";
                 }
@@ -86,7 +86,6 @@ public static class FlareDetector
         var flagged = new bool[features.Count];
         if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
             foreach (var point in tree.Points(poisoned)) flagged[point] = true;
-        var shownDecision = deciding is null ? (shown.Stable ? PoisonedClusterChoice.Choose(tree, options.Isolation, options.Depth) : null) : decision;
         var verdict = deciding is not null
             ? decision!.Reason
             : trials.Any(t => t.Stable)
@@ -95,11 +94,11 @@ public static class FlareDetector
         return new DetectionResult
         {
             Flagged = flagged,
-            PrimaryCluster = PrimaryClusters(tree, shownDecision),
+            PrimaryCluster = PrimaryClusters(tree, decision),
             DroppedLayers = deciding?.DroppedLayers,
             Trials = trials,
             Shown = shown,
-            Decision = shownDecision,
+            Decision = decision,
             Verdict = verdict,
             Representation = features.Representation,
             MinClusterSize = minClusterSize,

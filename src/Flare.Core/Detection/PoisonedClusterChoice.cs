@@ -40,10 +40,7 @@ public static class PoisonedClusterChoice
         var first = ChooseAmong(tree, tree.Root, isolation, out var majority);
         var decision = first;
         for (var level = 1; level < depth && decision.PoisonedCluster is null && majority is { } inside; level++)
-        {
             decision = ChooseAmong(tree, inside, isolation, out majority);
-            if (decision.PoisonedCluster is not null) return decision;
-        }
         return decision.PoisonedCluster is null ? first : decision;
     }
 

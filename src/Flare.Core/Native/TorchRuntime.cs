@@ -28,7 +28,7 @@ public static class TorchRuntime
                 KeepLargeAllocationsOnHeap();
                 if (!SystemLibStdCxxDefines(Gcc13Version)) PatchGlueLibraries();
             }
-            if (OperatingSystem.IsLinux()) YieldIdleOpenMpThreads();
+            if (OperatingSystem.IsLinux()) ChooseOpenMpWaitPolicy();
             try
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
@@ -69,7 +69,7 @@ public static class TorchRuntime
     // when the cores are already busy as this process starts. libgomp reads the policy when
     // libtorch loads it, from the native environment (which .NET's Environment does not write), so
     // it is set here, first. A policy the user chose wins, also one set only in .NET's environment.
-    private static void YieldIdleOpenMpThreads()
+    private static void ChooseOpenMpWaitPolicy()
     {
         var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? (CoresBusy() ? "PASSIVE" : "ACTIVE");
         SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
