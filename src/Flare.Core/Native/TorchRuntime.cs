@@ -66,28 +66,18 @@ public static class TorchRuntime
     // here with three processes on 2 cores, ResNet-18 width 16 trained at 27-38 images/s spinning
     // and 144-329 images/s with passive waits. On an idle machine spinning is the faster policy
     // (width 16: 755 against 575 training images/s, docs/benchmarks.md), so waits are passive only
-    // when the cores are already busy as this process starts. libgomp reads the policy when
-    // libtorch loads it, from the native environment (which .NET's Environment does not write), so
-    // it is set here, first. A policy the user chose wins, also one set only in .NET's environment.
+    // when other processes keep half the cores busy as this one starts (unreadable /proc: passive).
+    // libgomp reads the policy when libtorch loads it, from the native environment (which .NET's
+    // Environment does not write), so it is set here, first. A policy the user chose wins, also one
+    // set only in .NET's environment.
     private static void ChooseOpenMpWaitPolicy()
     {
         var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? (CoresBusy() ? "PASSIVE" : "ACTIVE");
         SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
     }
 
-    // Busy: the one-minute load average already fills half the cores.
-    private static bool CoresBusy()
-    {
-        try
-        {
-            var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-            return double.Parse(load, System.Globalization.CultureInfo.InvariantCulture) >= 0.5 * Environment.ProcessorCount;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return true;
-        }
-    }
+    private static bool CoresBusy() =>
+        CpuActivity.OtherBusyCores(CpuActivity.DefaultWindow) is not { } busy || busy >= 0.5 * Environment.ProcessorCount;
 
     private static bool SystemLibStdCxxDefines(string version)
     {
