@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
+using Flare.Native;
 using Flare.Progress;
 
 namespace Flare.Detection;
@@ -65,6 +66,7 @@ public static class FlareDetector
             {
                 var trial = StableSubspaceSearch.Try(features, k, options, cancellationToken);
                 trials.Add(trial);
+                ProcessMemory.Release(); // each subspace's UMAP leaves a few hundred megabytes of garbage at 50,000 samples
                 string status;
                 if (trial.Stable)
                 {

@@ -76,6 +76,7 @@ public static class LatentExtractor
         finally
         {
             foreach (var remove in removeHooks) remove();
+            ProcessMemory.Release();
         }
 
         var layerOfChannel = new int[width];

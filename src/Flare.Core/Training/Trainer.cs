@@ -71,8 +71,10 @@ public static class Trainer
             }
             if (double.IsNaN(lossSum)) throw new FlareException($"training diverged (loss is NaN) in epoch {epoch}; try a lower --lr");
             history.Add(new EpochSummary(epoch, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds));
+            ProcessMemory.TrimNativeHeap();
         }
         model.eval();
+        ProcessMemory.Release();
 
         var metadata = new ModelMetadata
         {
