@@ -65,15 +65,29 @@ public static class TorchRuntime
     // cores (tests, a second run), spinning threads steal the time the working ones need: measured
     // here with three processes on 2 cores, ResNet-18 width 16 trained at 27-38 images/s spinning
     // and 144-329 images/s with passive waits. On an idle machine spinning is the faster policy
-    // (width 16: 755 against 575 training images/s, docs/benchmarks.md), so waits are passive only
-    // when other processes keep half the cores busy as this one starts (unreadable /proc: passive).
-    // libgomp reads the policy when libtorch loads it, from the native environment (which .NET's
-    // Environment does not write), so it is set here, first. A policy the user chose wins, also one
-    // set only in .NET's environment.
+    // (width 16: 605 against 551 training images/s), so waits are passive only when other
+    // processes keep half the cores busy as this one starts (unreadable /proc: passive). The spin
+    // is bounded (libgomp's ACTIVE default is 30 billion spins, minutes): after the last tensor
+    // operation the idle threads would otherwise keep spinning through UMAP, which then ran 23 %
+    // slower at 50,000 samples. 10^8 spins cover the gaps between operations and batches and cost
+    // no training speed. libgomp reads these variables when libtorch loads it, from the native
+    // environment (which .NET's Environment does not write), so they are set here, first. A policy
+    // the user chose wins, also one set only in .NET's environment.
     private static void ChooseOpenMpWaitPolicy()
     {
-        var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? (CoresBusy() ? "PASSIVE" : "ACTIVE");
-        SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
+        var chosen = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        if (chosen is not null)
+        {
+            SetNativeEnvironment("OMP_WAIT_POLICY", chosen, 0);
+            return;
+        }
+        if (CoresBusy())
+        {
+            SetNativeEnvironment("OMP_WAIT_POLICY", "PASSIVE", 0);
+            return;
+        }
+        SetNativeEnvironment("OMP_WAIT_POLICY", "ACTIVE", 0);
+        SetNativeEnvironment("GOMP_SPINCOUNT", Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "100000000", 0);
     }
 
     private static bool CoresBusy() =>
