@@ -66,7 +66,7 @@ public static class FlareDetector
             {
                 var trial = StableSubspaceSearch.Try(features, k, options, cancellationToken);
                 trials.Add(trial);
-                ProcessMemory.Release(); // each subspace's UMAP leaves a few hundred megabytes of garbage at 50,000 samples
+                ProcessMemory.Release(); // hand this subspace's UMAP garbage back before the next one
                 string status;
                 if (trial.Stable)
                 {

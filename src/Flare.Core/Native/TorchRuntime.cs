@@ -75,19 +75,14 @@ public static class TorchRuntime
     // the user chose wins, also one set only in .NET's environment.
     private static void ChooseOpenMpWaitPolicy()
     {
-        var chosen = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
-        if (chosen is not null)
+        var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        if (policy is null)
         {
-            SetNativeEnvironment("OMP_WAIT_POLICY", chosen, 0);
-            return;
+            policy = CoresBusy() ? "PASSIVE" : "ACTIVE";
+            if (policy == "ACTIVE")
+                SetNativeEnvironment("GOMP_SPINCOUNT", Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "100000000", 0);
         }
-        if (CoresBusy())
-        {
-            SetNativeEnvironment("OMP_WAIT_POLICY", "PASSIVE", 0);
-            return;
-        }
-        SetNativeEnvironment("OMP_WAIT_POLICY", "ACTIVE", 0);
-        SetNativeEnvironment("GOMP_SPINCOUNT", Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "100000000", 0);
+        SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
     }
 
     private static bool CoresBusy() =>
