@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Flare.Cli.Commands;
+using Flare.Cli.Terminal;
 
 var root = new RootCommand("Flare: find and remove backdoor-poisoned samples from image training sets (FLARE, Hou et al., IEEE TIFS 2025)")
 {
@@ -17,7 +18,8 @@ if (parse.Errors.Count > 0)
 {
     // One line, no usage dump: the user asked for something specific.
     var command = parse.CommandResult.Command == root ? "flare" : $"flare {parse.CommandResult.Command.Name}";
-    Console.Error.WriteLine($"flare: error: {parse.Errors[0].Message} (see '{command} --help')");
+    Console.Error.WriteLine($"flare: error: {ParseErrors.Describe(parse.Errors[0].Message)} (see '{command} --help')");
     return 2;
 }
+using var interruption = Interruption.Register();
 return parse.Invoke();

@@ -23,6 +23,9 @@ public static partial class Npy
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    // numpy itself refuses headers above 10,000 bytes unless told otherwise; far above that is corruption.
+    private const uint MaxHeaderLength = 1 << 20;
+
     public static DenseMatrix ReadMatrix(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -42,7 +45,7 @@ public static partial class Npy
 
         long rows = header.Shape[0];
         long columns = header.Shape.Length == 2 ? header.Shape[1] : 1;
-        if (rows * columns > Array.MaxLength)
+        if (rows > int.MaxValue || columns > int.MaxValue || (columns > 0 && rows > Array.MaxLength / columns))
         {
             throw new InvalidDataException($"array of {rows} x {columns} elements is too large.");
         }
@@ -157,7 +160,13 @@ public static partial class Npy
         {
             Span<byte> length = stackalloc byte[4];
             stream.ReadExactly(length);
-            headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(length));
+            uint declared = BinaryPrimitives.ReadUInt32LittleEndian(length);
+            if (declared > MaxHeaderLength)
+            {
+                throw new InvalidDataException($"header length {declared} is implausible (at most {MaxHeaderLength} bytes).");
+            }
+
+            headerLength = (int)declared;
         }
         else
         {
@@ -192,7 +201,9 @@ public static partial class Npy
 
         var dims = shape.Groups[1].Value
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => long.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))
+            .Select(s => long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var dim)
+                ? dim
+                : throw new InvalidDataException($"shape entry '{s}' is not a dimension below 2^63."))
             .ToArray();
         return new Header(dtype, dims);
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Flare.Cli.Terminal;
 using Flare.Attacks;
 using Flare.Experiments;
+using Flare.IO;
 using Flare.Training;
 
 namespace Flare.Cli.Commands;
@@ -51,7 +52,7 @@ internal static class BenchCommand
                 Training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip },
                 Seed = parse.GetValue(seed),
             };
-            var folder = parse.GetValue(output)!;
+            var folder = OutputPaths.CheckNotInputs(parse.GetValue(output)!, "--out", [new(settings.TrainData, "--train"), new(settings.TestData, "--test")]);
             Directory.CreateDirectory(folder);
             var outcomes = new List<ExperimentOutcome>();
             ProgressDisplay.Run(progress =>

@@ -16,6 +16,9 @@ internal static class CommonOptions
     public static Option<ulong> Seed(ulong defaultValue = 0) =>
         new("--seed") { Description = "Seed for every random step", DefaultValueFactory = _ => defaultValue };
 
+    public static Option<bool> Force() =>
+        new("--force") { Description = "Replace an existing output file (never an input)" };
+
     public static Option<int?> Limit() =>
         new("--limit") { Description = "Use a deterministic class-balanced subset of N images" };
 

@@ -25,7 +25,7 @@ internal static class DetectCommand
             var dataPath = parse.GetValue(data)!;
             var modelPath = parse.GetValue(model)!;
             var metadata = Checkpoint.ReadMetadata(modelPath);
-            using var folder = OutputFolder.Create(parse.GetValue(output)!);
+            using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"), new InputPath(modelPath, "--model"));
             var run = ProgressDisplay.Run(progress =>
             {
                 var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
@@ -39,7 +39,7 @@ internal static class DetectCommand
                     var detectionRun = new DetectionRun
                     {
                         Images = images, DataPath = dataPath, Model = metadata, ModelPath = modelPath,
-                        Options = options, Result = result.Detection, Times = result.Times, Poisoned = poisoned,
+                        Options = options, Result = result.Detection, Times = result.Times, Poisoned = poisoned, Fit = result.Fit,
                     };
                     DetectionReport.Write(folder.Path, detectionRun);
                     return detectionRun;

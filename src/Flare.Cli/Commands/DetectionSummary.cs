@@ -17,12 +17,29 @@ internal static class DetectionSummary
         var result = run.Result;
         Console.WriteLine($"flagged         {result.FlaggedCount} of {run.Images.Count} samples ({CommandOutput.Percent((double)result.FlaggedCount / run.Images.Count)})");
         Console.WriteLine($"verdict         {result.Verdict}");
-        Console.WriteLine($"subspace        {(result.DroppedLayers is { } k ? $"last {k} BatchNorm layer(s) dropped" : "none stable")}, {result.Representation.ToName()} features");
+        Console.WriteLine($"model fit       {FitText(run.Fit)}");
+        Console.WriteLine($"subspace        {SubspaceText(result)}, {result.Representation.ToName()} features");
         if (run.Metrics is { } m)
         {
             var tpr = m.TruePositiveRate is { } t ? CommandOutput.Percent(t) : "n/a (nothing poisoned)";
             Console.WriteLine($"ground truth    TPR {tpr}, FPR {CommandOutput.Percent(m.FalsePositiveRate)} ({m.Poisoned} poisoned in the manifest)");
         }
         Console.WriteLine($"report          {Path.Combine(outputFolder, DetectionReport.MarkdownFile)}");
+    }
+
+    private static string FitText(ModelFit? fit) => fit switch
+    {
+        null => "not measured",
+        { Warning: { } warning } => $"WARNING {CommandOutput.Percent(fit.Accuracy)} accuracy on these images: {warning}",
+        _ => $"{CommandOutput.Percent(fit.Accuracy)} accuracy on these images, which it was trained on",
+    };
+
+    private static string SubspaceText(DetectionResult result)
+    {
+        if (result.DroppedLayers is { } k) return $"last {k} BatchNorm layer(s) dropped";
+        var stable = result.Trials.Count(t => t.Stable);
+        return stable == 0
+            ? $"none of the {result.Trials.Count} tried was stable"
+            : $"{stable} of {result.Trials.Count} tried stable, none with an isolated cluster";
     }
 }

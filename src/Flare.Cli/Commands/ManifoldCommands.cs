@@ -21,7 +21,8 @@ internal static class ManifoldCommands
         var components = new Option<int>("--components") { Description = "Output dimensions", DefaultValueFactory = _ => 2 };
         var metric = new Option<string>("--metric") { Description = "euclidean or cosine", DefaultValueFactory = _ => "euclidean" };
         var seed = new Option<int>("--seed") { Description = "Random seed", DefaultValueFactory = _ => 42 };
-        var command = new Command("umap", "Embed a matrix with UMAP (as umap-learn defines it)") { input, output, neighbors, minDist, components, metric, seed };
+        var force = CommonOptions.Force();
+        var command = new Command("umap", "Embed a matrix with UMAP (as umap-learn defines it)") { input, output, neighbors, minDist, components, metric, seed, force };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = new UmapOptions
@@ -38,12 +39,19 @@ internal static class ManifoldCommands
                 Seed = parse.GetValue(seed),
             };
             if (options.Components < 1) throw new FlareException($"--components must be at least 1, got {options.Components}");
-            if (options.MinDist < 0) throw new FlareException($"--min-dist must not be negative, got {options.MinDist}");
-            var data = ReadMatrix(parse.GetValue(input)!);
-            if (options.NeighborCount < 2 || options.NeighborCount >= data.Rows)
-                throw new FlareException($"--neighbors must be in [2, {data.Rows - 1}] for {data.Rows} rows, got {options.NeighborCount}");
+            if (!(options.MinDist >= 0 && options.MinDist <= options.Spread))
+                throw new FlareException($"--min-dist must be a number in [0, {options.Spread}] (UMAP's spread), got {options.MinDist}");
+            if (options.NeighborCount < 2) throw new FlareException($"--neighbors must be at least 2, got {options.NeighborCount}");
+            var inputPath = parse.GetValue(input)!;
+            var outputPath = OutputPaths.CheckFile(parse.GetValue(output)!, "--out", [new(inputPath, "--in")], parse.GetValue(force));
+            var data = ReadMatrix(inputPath);
+            if (data.Rows < 3) throw new FlareException($"{inputPath}: UMAP needs at least 3 points, the file has {data.Rows}");
+            if (options.NeighborCount >= data.Rows)
+                throw new FlareException($"--neighbors must be below the number of points ({data.Rows} in {inputPath}), got {options.NeighborCount}");
+            if (options.Components >= data.Rows)
+                throw new FlareException($"--components must be below the number of points ({data.Rows} in {inputPath}), got {options.Components}");
             var embedding = ProgressDisplay.Run(progress => Fit(progress, "UMAP", p => new Umap(options).Fit(data, p)));
-            AtomicFile.Write(parse.GetValue(output)!, path => Npy.Write(path, embedding));
+            AtomicFile.Write(outputPath, path => Npy.Write(path, embedding));
             Console.WriteLine($"embedded {data.Rows} x {data.Columns} into {embedding.Columns} dimensions: {parse.GetValue(output)}");
             return 0;
         }));
@@ -58,7 +66,8 @@ internal static class ManifoldCommands
         var minSamples = new Option<int?>("--min-samples") { Description = "min_samples (default: min_cluster_size)" };
         var selection = new Option<string>("--selection") { Description = "eom or leaf", DefaultValueFactory = _ => "eom" };
         var tree = new Option<string?>("--tree") { Description = "Also write the condensed tree as CSV (parent,child,lambda,child_size)" };
-        var command = new Command("hdbscan", "Cluster points with HDBSCAN (as the hdbscan package defines it)") { input, output, minClusterSize, minSamples, selection, tree };
+        var force = CommonOptions.Force();
+        var command = new Command("hdbscan", "Cluster points with HDBSCAN (as the hdbscan package defines it)") { input, output, minClusterSize, minSamples, selection, tree, force };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = new HdbscanOptions
@@ -74,11 +83,17 @@ internal static class ManifoldCommands
             };
             if (options.MinClusterSize < 2) throw new FlareException($"--min-cluster-size must be at least 2, got {options.MinClusterSize}");
             if (options.MinSamples is < 1) throw new FlareException($"--min-samples must be at least 1, got {options.MinSamples}");
-            var data = ReadMatrix(parse.GetValue(input)!);
-            if (data.Rows < options.MinClusterSize) throw new FlareException($"{parse.GetValue(input)}: {data.Rows} points are fewer than --min-cluster-size {options.MinClusterSize}");
+            var inputPath = parse.GetValue(input)!;
+            var outputPath = OutputPaths.CheckFile(parse.GetValue(output)!, "--out", [new(inputPath, "--in")], parse.GetValue(force));
+            var treePath = parse.GetValue(tree) is { } treeOption
+                ? OutputPaths.CheckFile(treeOption, "--tree", [new(inputPath, "--in"), new(outputPath, "--out")], parse.GetValue(force))
+                : null;
+            var data = ReadMatrix(inputPath);
+            if (data.Rows < options.MinClusterSize) throw new FlareException($"{inputPath}: {data.Rows} points are fewer than --min-cluster-size {options.MinClusterSize}");
+            if (options.MinSamples > data.Rows) throw new FlareException($"{inputPath}: {data.Rows} points are fewer than --min-samples {options.MinSamples}");
             var result = ProgressDisplay.Run(progress => Fit(progress, "HDBSCAN", p => new Flare.Manifold.Clustering.Hdbscan(options).Fit(data, p)));
-            AtomicFile.Write(parse.GetValue(output)!, path => File.WriteAllText(path, result.LabelsToCsv()));
-            if (parse.GetValue(tree) is { } treePath) AtomicFile.Write(treePath, path => File.WriteAllText(path, result.CondensedTree.ToCsv()));
+            AtomicFile.Write(outputPath, path => File.WriteAllText(path, result.LabelsToCsv()));
+            if (treePath is not null) AtomicFile.Write(treePath, path => File.WriteAllText(path, result.CondensedTree.ToCsv()), "--tree");
             var noise = result.Labels.Count(l => l < 0);
             Console.WriteLine($"{result.ClusterCount} clusters, {noise} noise points of {data.Rows}: {parse.GetValue(output)}");
             return 0;
@@ -88,18 +103,20 @@ internal static class ManifoldCommands
 
     private static DenseMatrix ReadMatrix(string path)
     {
+        if (Directory.Exists(path)) throw new FlareException($"{path}: is a folder, expected a .npy file");
         if (!File.Exists(path)) throw new FlareException($"{path}: file not found");
+        DenseMatrix matrix;
         try
         {
-            var matrix = Npy.ReadMatrix(path);
-            foreach (var value in matrix.Values)
-                if (!float.IsFinite(value)) throw new FlareException($"{path}: contains NaN or infinite values");
-            return matrix;
+            matrix = Npy.ReadMatrix(path);
         }
-        catch (Exception e) when (e is FormatException or InvalidDataException or NotSupportedException or EndOfStreamException or ArgumentException)
+        catch (Exception e) when (e is FormatException or InvalidDataException or NotSupportedException or EndOfStreamException or ArgumentException or OverflowException or OutOfMemoryException)
         {
             throw new FlareException($"{path}: not a readable .npy matrix ({e.Message.Split('\n')[0]})");
         }
+        if (matrix.Rows == 0 || matrix.Columns == 0) throw new FlareException($"{path}: the matrix is {matrix.Rows} x {matrix.Columns}; it needs at least one row and one column");
+        if (DistanceRange.Problem(matrix) is { } problem) throw new FlareException($"{path}: {problem}");
+        return matrix;
     }
 
     private static T Fit<T>(IProgressSink progress, string name, Func<IProgress<StageProgress>, T> fit)

@@ -53,7 +53,7 @@ internal static class PoisonCommand
             var testPath = parse.GetValue(test);
             if (testPath is null && parse.GetValue(testLimit) is not null) throw new FlareException("--test-limit needs --test");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            using var folder = OutputFolder.Create(parse.GetValue(output)!);
+            using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(parse.GetValue(data), "--data"), new InputPath(testPath, "--test"));
 
             var (record, poisoned) = ProgressDisplay.Run(progress =>
             {

@@ -11,10 +11,6 @@ namespace Flare.Cli.Commands;
 
 internal static class PurifyCommand
 {
-    // Below this last-epoch training accuracy the model has not fitted the (possibly poisoned)
-    // samples, and FLARE's features may not show a backdoor that is there.
-    private const double TrustedTrainingAccuracy = 0.95;
-
     public static Command Create()
     {
         var data = CommonOptions.RequiredPath("--data", "The suspicious training images (one sub-folder per class)");
@@ -35,7 +31,8 @@ internal static class PurifyCommand
             // Flip only: random crops keep a model from fitting poisoned samples (docs/method.md).
             var training = trainingOptions.Read(parse, Augmentation.Flip);
             var dataPath = parse.GetValue(data)!;
-            using var folder = OutputFolder.Create(parse.GetValue(output)!);
+            PurifiedCopy.EnsureCopyable(dataPath);
+            using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"));
             var (run, kept) = ProgressDisplay.Run(progress =>
             {
                 var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
@@ -49,14 +46,12 @@ internal static class PurifyCommand
                 using (trained.Model)
                 {
                     Checkpoint.Save(folder.File("model.ckpt"), trained.Model, trained.Metadata);
-                    if (trained.Metadata.TrainAccuracy < TrustedTrainingAccuracy)
-                        progress.Message($"warning: the model fits only {CommandOutput.Percent(trained.Metadata.TrainAccuracy ?? 0)} of the training set (last epoch); detection may miss a backdoor the model did not learn. Train longer (--epochs) or wider (--width).");
                     var result = DetectionPipeline.Run(trained.Model, trained.Metadata, images, options, progress);
                     FeatureFiles.Save(folder, result.Features);
                     var detectionRun = new DetectionRun
                     {
                         Images = images, DataPath = dataPath, Model = trained.Metadata, ModelPath = null,
-                        Options = options, Result = result.Detection, Times = result.Times with { Training = trainingSeconds }, Poisoned = poisoned,
+                        Options = options, Result = result.Detection, Times = result.Times with { Training = trainingSeconds }, Poisoned = poisoned, Fit = result.Fit,
                     };
                     DetectionReport.Write(folder.Path, detectionRun);
                     var keptCount = PurifiedCopy.Write(images, result.Detection.Flagged, result.Detection.PrimaryCluster, folder.Path);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Flare.Cli.Terminal;
 using Flare.Data;
+using Flare.IO;
 using Flare.Training;
 
 namespace Flare.Cli.Commands;
@@ -14,22 +15,20 @@ internal static class TrainCommand
         var training = new TrainingOptionSet(defaultEpochs: 30);
         var augment = new Option<string>("--augment") { Description = "Augmentation: none, flip, crop-flip", DefaultValueFactory = _ => "crop-flip" };
         var limit = CommonOptions.Limit();
-        var output = CommonOptions.RequiredPath("--out", "Checkpoint file to write");
+        var output = CommonOptions.RequiredPath("--out", "New checkpoint file (never inside --data)");
+        var force = CommonOptions.Force();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a classifier on an image folder and save a checkpoint")
         {
-            data, test, augment, limit, output, json,
+            data, test, augment, limit, output, force, json,
         };
         training.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = training.Read(parse, AugmentationNames.Parse(parse.GetValue(augment)!));
-            var outputPath = parse.GetValue(output)!;
-            var outputFolder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
-            if (!Directory.Exists(outputFolder)) throw new FlareException($"--out: folder {outputFolder} does not exist");
-            if (Directory.Exists(outputPath)) throw new FlareException($"--out: {outputPath} is a folder, expected a checkpoint file name");
             var dataPath = parse.GetValue(data)!;
             var testPath = parse.GetValue(test);
+            var outputPath = OutputPaths.CheckFile(parse.GetValue(output)!, "--out", [new(dataPath, "--data"), new(testPath, "--test")], parse.GetValue(force));
             var clock = System.Diagnostics.Stopwatch.StartNew();
 
             var (result, testAccuracy) = ProgressDisplay.Run(progress =>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Flare.IO;
 
 namespace Flare.Attacks;
 
@@ -59,7 +60,7 @@ public sealed record AttackRecord
     public static JsonObject ParametersOf(IBackdoorAttack attack) =>
         JsonSerializer.SerializeToNode(attack.Parameters, Json)!.AsObject();
 
-    public void Write(string file) => File.WriteAllText(file, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Write(string file) => OutputFiles.WriteAllText(file, JsonSerializer.Serialize(this, Json) + "\n");
 
     /// <summary>attack.json in a poisoned output folder, or <paramref name="path"/> itself when it is not a folder.</summary>
     public static string FileIn(string path) => Directory.Exists(path) ? Path.Combine(path, FileName) : path;

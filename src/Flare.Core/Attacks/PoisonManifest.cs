@@ -1,4 +1,5 @@
 using System.Text;
+using Flare.IO;
 
 namespace Flare.Attacks;
 
@@ -62,7 +63,7 @@ public sealed class PoisonManifest
                 .Append(e.Poisoned ? '1' : '0').Append(',')
                 .Append(e.Cover ? '1' : '0').Append('\n');
         }
-        File.WriteAllText(file, text.ToString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        OutputFiles.WriteAllText(file, text.ToString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
     }
 
     /// <summary>

@@ -152,6 +152,12 @@ public static class Poisoner
         var attack = spec.Factory(new AttackSetup(clean.Height, clean.Width, options.Seed));
         var coverRate = options.EffectiveCoverRate(spec);
         var plan = Plan(clean.Labels, mode, options.Rate, coverRate, options.Seed);
+        // What poison writes, the other commands must read: they refuse a class folder without images.
+        var remaining = new int[clean.ClassNames.Count];
+        foreach (var label in plan.Labels) remaining[label]++;
+        var emptied = Array.IndexOf(remaining, 0);
+        if (emptied >= 0)
+            throw new FlareException($"--rate {options.Rate} relabels every image of class '{clean.ClassNames[emptied]}', leaving it empty; lower --rate or use more images");
 
         var pixels = (byte[])clean.Pixels.Clone();
         var images = new ImageSet(clean.Height, clean.Width, pixels, plan.Labels, clean.ClassNames, clean.SourcePaths, clean.Root);
@@ -198,7 +204,7 @@ public static class Poisoner
         var triggerFiles = new Dictionary<string, string>();
         foreach (var picture in attack.TriggerImages)
         {
-            File.WriteAllBytes(output.File(picture.FileName), ImageCodec.EncodePng(picture.Pixels, attack.Height, attack.Width));
+            OutputFiles.WriteAllBytes(output.File(picture.FileName), ImageCodec.EncodePng(picture.Pixels, attack.Height, attack.Width));
             triggerFiles[picture.FileName] = picture.Description;
         }
         if (triggered is not null)

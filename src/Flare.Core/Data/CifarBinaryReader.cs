@@ -12,9 +12,20 @@ public static class CifarBinaryReader
     public static readonly string[] DefaultClassNames =
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
-    /// <summary>True when the folder holds CIFAR binary batches rather than class folders.</summary>
-    public static bool IsBinaryFolder(string folder) =>
-        Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.bin").Any();
+    /// <summary>
+    /// True when the folder holds CIFAR binary batches rather than class folders. A folder with
+    /// both is ambiguous, and an error: reading either half would silently ignore the other.
+    /// </summary>
+    public static bool IsBinaryFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) return false;
+        var batch = Directory.EnumerateFiles(folder, "*.bin").FirstOrDefault();
+        if (batch is null) return false;
+        var classFolder = Directory.EnumerateDirectories(folder).FirstOrDefault(d => !Path.GetFileName(d).StartsWith('.'));
+        if (classFolder is not null)
+            throw new FlareException($"{folder}: holds both CIFAR binary batches ({Path.GetFileName(batch)}) and class folders ({Path.GetFileName(classFolder)}/); keep one format per data folder");
+        return true;
+    }
 
     /// <summary>Reads every *.bin batch in the folder (sorted by name), or the single file given.</summary>
     public static ImageSet Read(string path)

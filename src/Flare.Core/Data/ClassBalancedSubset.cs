@@ -12,6 +12,7 @@ public static class ClassBalancedSubset
     public static int[] Indices(IReadOnlyList<int> labels, int classes, int limit, ulong seed = DefaultSeed)
     {
         if (limit <= 0) throw new FlareException($"--limit must be positive, got {limit}");
+        if (limit < classes) throw new FlareException($"--limit {limit} is below the number of classes ({classes}); every class needs at least one image");
         if (limit >= labels.Count) return Enumerable.Range(0, labels.Count).ToArray();
         var members = new List<int>[classes];
         for (var c = 0; c < classes; c++) members[c] = [];

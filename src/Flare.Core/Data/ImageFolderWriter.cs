@@ -1,3 +1,5 @@
+using Flare.IO;
+
 namespace Flare.Data;
 
 /// <summary>Writes images as an image folder of PNG files (lossless), one sub-folder per class.</summary>
@@ -12,13 +14,13 @@ public static class ImageFolderWriter
         labels ??= images.Labels;
         if (fileNames.Count != images.Count || labels.Count != images.Count)
             throw new ArgumentException("one file name and label per image is required");
-        foreach (var name in images.ClassNames) Directory.CreateDirectory(Path.Combine(root, name));
+        foreach (var name in images.ClassNames) OutputFiles.CreateFolder(Path.Combine(root, name));
         var relative = new string[images.Count];
         var done = 0;
         Parallel.For(0, images.Count, i =>
         {
             relative[i] = Path.Combine(images.ClassNames[labels[i]], fileNames[i]);
-            File.WriteAllBytes(Path.Combine(root, relative[i]), ImageCodec.EncodePng(images.Image(i), images.Height, images.Width));
+            OutputFiles.WriteAllBytes(Path.Combine(root, relative[i]), ImageCodec.EncodePng(images.Image(i), images.Height, images.Width));
             var count = Interlocked.Increment(ref done);
             if (count % 1000 == 0) written?.Report(count);
         });

@@ -6,8 +6,8 @@ using Flare.Training;
 
 namespace Flare.Detection;
 
-/// <summary>A finished detection with the features it used.</summary>
-public sealed record PipelineResult(ExtractedFeatures Features, DetectionResult Detection, StageTimes Times);
+/// <summary>A finished detection with the features it used and how well the model fits the data.</summary>
+public sealed record PipelineResult(ExtractedFeatures Features, DetectionResult Detection, StageTimes Times, ModelFit Fit);
 
 /// <summary>FLARE on a data set with a trained model: extract both representations, detect with the chosen one.</summary>
 public static class DetectionPipeline
@@ -21,7 +21,9 @@ public static class DetectionPipeline
         var clock = Stopwatch.StartNew();
         var features = LatentExtractor.Extract(model, images, metadata.Normalization, progress);
         var extraction = clock.Elapsed.TotalSeconds;
+        var fit = ModelFit.Measure(features.Predictions, images, metadata);
+        if (fit.Warning is { } warning) progress.Message($"warning: {warning}");
         var detection = FlareDetector.Detect(features.For(options.Representation), options, progress, cancellationToken);
-        return new PipelineResult(features, detection, detection.Times with { Extraction = extraction });
+        return new PipelineResult(features, detection, detection.Times with { Extraction = extraction }, fit);
     }
 }

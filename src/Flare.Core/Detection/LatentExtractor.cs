@@ -10,8 +10,11 @@ using static TorchSharp.torch;
 
 namespace Flare.Detection;
 
-/// <summary>Both FLARE representations of a data set, from one no-grad pass over it.</summary>
-public sealed record ExtractedFeatures(LatentFeatures PerChannel, LatentFeatures PerLayer)
+/// <summary>
+/// Both FLARE representations of a data set, from one no-grad pass over it, and the class the
+/// model predicted for each sample in that pass (to measure how well it fits the data).
+/// </summary>
+public sealed record ExtractedFeatures(LatentFeatures PerChannel, LatentFeatures PerLayer, int[] Predictions)
 {
     public LatentFeatures For(Representation representation) =>
         representation == Representation.Channel ? PerChannel : PerLayer;
@@ -35,6 +38,7 @@ public static class LatentExtractor
         for (var l = 0; l < layers.Count; l++) offsets[l + 1] = offsets[l] + channelsPerLayer[l];
         var width = offsets[^1];
         var perChannel = new float[(long)images.Count * width];
+        var predictions = new int[images.Count];
 
         var batchStart = 0;
         var batchCount = 0;
@@ -69,7 +73,10 @@ public static class LatentExtractor
                 assembler.Fill(indices.AsSpan(batchStart, batchCount), buffer, labels, Augmentation.None, null);
                 using (CollectionPause.Begin())
                 using (var scope = NewDisposeScope())
-                    model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
+                {
+                    var logits = model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
+                    logits.argmax(1).to_type(ScalarType.Int32).data<int>().CopyTo(predictions.AsSpan(batchStart, batchCount), 0, 0);
+                }
                 stage.Advance(batchCount);
             }
         }
@@ -82,7 +89,7 @@ public static class LatentExtractor
         var layerOfChannel = new int[width];
         for (var l = 0; l < layers.Count; l++) Array.Fill(layerOfChannel, l, offsets[l], channelsPerLayer[l]);
         var channelFeatures = new LatentFeatures(new DenseMatrix(images.Count, width, perChannel), layerOfChannel, Representation.Channel);
-        return new ExtractedFeatures(channelFeatures, PerLayer(channelFeatures, offsets));
+        return new ExtractedFeatures(channelFeatures, PerLayer(channelFeatures, offsets), predictions);
     }
 
     // The released code's per-layer value is the minimum over all channels and positions, which is

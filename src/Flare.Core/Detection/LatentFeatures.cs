@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Flare.IO;
 using Flare.Manifold;
 
 namespace Flare.Detection;
@@ -39,9 +40,10 @@ public sealed class LatentFeatures
     /// <summary>Writes features.npy (float32, N x D) and a CSV naming each column's layer.</summary>
     public void Save(string featuresPath, string layersPath)
     {
+        OutputFiles.BeforeWrite(featuresPath);
         Npy.Write(featuresPath, Features);
         var text = new StringBuilder("column,layer\n");
         for (var c = 0; c < LayerOfColumn.Length; c++) text.Append(CultureInfo.InvariantCulture, $"{c},{LayerOfColumn[c]}\n");
-        File.WriteAllText(layersPath, text.ToString());
+        OutputFiles.WriteAllText(layersPath, text.ToString());
     }
 }

@@ -23,19 +23,29 @@ public sealed class OutputFolder : IDisposable
 
     /// <summary>
     /// Starts an output folder. The target must not exist, or be an empty folder: Flare never writes
-    /// over earlier results. <paramref name="option"/> names the option in error messages.
+    /// over earlier results; nor may it be, or lie inside, one of the <paramref name="inputs"/>.
+    /// <paramref name="option"/> names the option in error messages.
     /// </summary>
-    public static OutputFolder Create(string target, string option = "--out")
+    public static OutputFolder Create(string target, string option = "--out", params IEnumerable<InputPath> inputs)
     {
-        var full = System.IO.Path.GetFullPath(target);
+        var full = OutputPaths.CheckNotInputs(target, option, inputs);
         if (System.IO.File.Exists(full)) throw new FlareException($"{option}: {target} is a file; give a new folder");
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
             throw new FlareException($"{option}: {target} already exists and is not empty; give a new folder");
-        var parent = System.IO.Path.GetDirectoryName(full.TrimEnd(System.IO.Path.DirectorySeparatorChar))!;
+        var parent = System.IO.Path.GetDirectoryName(full)!;
         if (!Directory.Exists(parent)) throw new FlareException($"{option}: parent folder {parent} does not exist");
         var staging = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(full)}.partial-{Environment.ProcessId}");
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        Directory.CreateDirectory(staging);
+        OutputFiles.Track(staging, target);
+        try
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            OutputFiles.CreateFolder(staging);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            OutputFiles.Untrack(staging);
+            throw new FlareException($"{option}: cannot write in {parent} ({OutputFiles.InUserTerms(e.Message)})", e);
+        }
         return new OutputFolder(full, staging);
     }
 
@@ -44,19 +54,22 @@ public sealed class OutputFolder : IDisposable
     public string Folder(params string[] parts)
     {
         var folder = System.IO.Path.Combine([Path, .. parts]);
-        Directory.CreateDirectory(folder);
+        OutputFiles.CreateFolder(folder);
         return folder;
     }
 
     public void Commit()
     {
+        OutputFiles.BeforeCommit(Target);
         if (Directory.Exists(Target)) Directory.Delete(Target);
         Directory.Move(Path, Target);
         committed = true;
+        OutputFiles.Untrack(Path);
     }
 
     public void Dispose()
     {
         if (!committed && Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        OutputFiles.Untrack(Path);
     }
 }

@@ -1,4 +1,5 @@
 using Flare.Detection;
+using Flare.IO;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
 using ScottPlot;
@@ -31,6 +32,7 @@ public static class DetectionPlots
         var flagged = Enumerable.Range(0, result.Flagged.Length).Where(i => result.Flagged[i]).ToArray();
         if (flagged.Length > 0) AddPoints(plot, embedding, flagged, Suspicious, $"flagged as poisoned ({flagged.Length})");
         plot.ShowLegend(Alignment.UpperRight);
+        OutputFiles.BeforeWrite(path);
         plot.SavePng(path, PlotWidth, PlotHeight);
     }
 
@@ -43,6 +45,7 @@ public static class DetectionPlots
         AddPoints(plot, embedding, clean, Benign, $"clean ({clean.Length})");
         if (bad.Length > 0) AddPoints(plot, embedding, bad, Suspicious, $"poisoned ({bad.Length})");
         plot.ShowLegend(Alignment.UpperRight);
+        OutputFiles.BeforeWrite(path);
         plot.SavePng(path, PlotWidth, PlotHeight);
     }
 
@@ -75,6 +78,7 @@ public static class DetectionPlots
         Draw(tree.Root, 0, tree.PointCount, false);
         plot.XLabel("samples (width proportional to cluster size)");
         plot.YLabel("-lambda (density level grows downward)");
+        OutputFiles.BeforeWrite(path);
         plot.SavePng(path, PlotWidth, PlotHeight);
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flare.Data;
 using Flare.Detection;
+using Flare.IO;
 using Flare.Training;
 
 namespace Flare.Reporting;
@@ -18,6 +19,9 @@ public sealed record DetectionRun
     public required DetectionOptions Options { get; init; }
     public required DetectionResult Result { get; init; }
     public required StageTimes Times { get; init; }
+
+    /// <summary>How well the model fits these images; a warning there means an empty result is not a clean bill.</summary>
+    public ModelFit? Fit { get; init; }
 
     /// <summary>Ground truth from a manifest written by flare poison, when the data set has one.</summary>
     public bool[]? Poisoned { get; init; }
@@ -49,12 +53,12 @@ public static class DetectionReport
     public static void Write(string folder, DetectionRun run)
     {
         WriteSuspicious(Path.Combine(folder, SuspiciousFile), run);
-        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(Summary(run), Json));
+        OutputFiles.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(Summary(run), Json));
         var final = run.Result.Shown;
         DetectionPlots.EmbeddingByCluster(Path.Combine(folder, EmbeddingPlot), final.Embedding, run.Result);
         if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding, run.Poisoned);
         DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering.CondensedTree, run.Result.Decision?.PoisonedCluster);
-        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
+        OutputFiles.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
     }
 
     /// <summary>The machine-readable summary that report.json holds (and --json prints).</summary>
@@ -66,6 +70,7 @@ public static class DetectionReport
         {
             Data = new { Path = Path.GetFullPath(run.DataPath), Samples = run.Images.Count, Classes = run.Images.ClassNames },
             Model = new { Path = run.ModelPath is null ? null : Path.GetFullPath(run.ModelPath), run.Model.Architecture, run.Model.Width, run.Model.Epochs, run.Model.Augmentation, run.Model.TrainAccuracy },
+            Fit = run.Fit is null ? null : new { run.Fit.Accuracy, run.Fit.TrainedOnThisData, run.Fit.Trusted, run.Fit.Warning, ModelFit.Defaults.MinimumAccuracy },
             Options = new
             {
                 Representation = run.Options.Representation.ToName(),
@@ -121,7 +126,7 @@ public static class DetectionReport
         {
             text.Append(CultureInfo.InvariantCulture, $"{i},{Csv.Field(run.Images.SourcePaths[i])},{Csv.Field(run.Images.ClassNames[run.Images.Labels[i]])},{run.Result.PrimaryCluster[i]},{(run.Result.Flagged[i] ? 1 : 0)}\n");
         }
-        File.WriteAllText(path, text.ToString());
+        OutputFiles.WriteAllText(path, text.ToString());
     }
 
     private static string Markdown(DetectionRun run)
@@ -130,6 +135,7 @@ public static class DetectionReport
         var text = new StringBuilder();
         text.AppendLine("# Flare detection report").AppendLine();
         text.AppendLine($"**{result.FlaggedCount} of {run.Images.Count} samples ({Percent((double)result.FlaggedCount / run.Images.Count)}) flagged as poisoned.** {Capitalize(result.Verdict)}.").AppendLine();
+        text.AppendLine(FitLine(run.Fit)).AppendLine();
         if (run.Metrics is { } m)
         {
             text.AppendLine("## Against the manifest's ground truth").AppendLine();
@@ -168,6 +174,14 @@ public static class DetectionReport
         text.AppendLine($"Per-sample results: `{SuspiciousFile}`; machine-readable summary: `{JsonFile}`.");
         return text.ToString();
     }
+
+    /// <summary>One sentence on the model's fit to the data, for people (the CLI summary prints the same).</summary>
+    public static string FitLine(ModelFit? fit) => fit switch
+    {
+        null => "Model fit: not measured.",
+        { Warning: { } warning } => $"**Warning: {warning}.** (Model accuracy on these images: {Percent(fit.Accuracy)}.)",
+        _ => $"Model fit: {Percent(fit.Accuracy)} accuracy on these images, which it was trained on.",
+    };
 
     private static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{100 * fraction:F2} %");
     private static string OptionalPercent(double? fraction) => fraction is { } f ? Percent(f) : "n/a";

@@ -18,6 +18,9 @@ public static class Checkpoint
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
+        // An edited file must not be half believed: one value per field, no nulls where a value is required.
+        AllowDuplicateProperties = false,
+        RespectNullableAnnotations = true,
     };
 
     public static void Save(string path, ImageClassifier model, ModelMetadata metadata) =>
@@ -76,11 +79,12 @@ public static class Checkpoint
                 ?? throw new FlareException($"{path}: corrupt checkpoint metadata");
             if (metadata.Format != ModelMetadata.CurrentFormat)
                 throw new FlareException($"{path}: checkpoint format '{metadata.Format}' is not supported (expected {ModelMetadata.CurrentFormat})");
+            metadata.Validate(path);
             return metadata;
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or DecoderFallbackException)
         {
-            throw new FlareException($"{path}: unreadable checkpoint ({e.GetType().Name})", e);
+            throw new FlareException($"{path}: unreadable checkpoint ({(e is JsonException ? e.Message.Split('\n')[0] : e.GetType().Name)})", e);
         }
     }
 }

@@ -1,3 +1,6 @@
+using Flare.Data;
+using Flare.Models;
+
 namespace Flare.Training;
 
 /// <summary>What a checkpoint records beside the weights, so later commands need no repeated flags.</summary>
@@ -26,4 +29,26 @@ public sealed record ModelMetadata
     public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
 
     public Normalization Normalization => new(Mean, Std);
+
+    /// <summary>
+    /// Fails with one line naming <paramref name="path"/> when a field cannot be right: an edited
+    /// checkpoint must not make eval print a plausible accuracy or detect fail deep inside.
+    /// </summary>
+    public void Validate(string path)
+    {
+        string? problem = null;
+        if (ModelRegistry.All.All(spec => spec.Name != Architecture)) problem = $"unknown architecture '{Architecture}'";
+        else if (Width <= 0) problem = $"width {Width} is not positive";
+        else if (ClassNames.Length < 2 || ClassNames.Distinct().Count() != ClassNames.Length || ClassNames.Any(string.IsNullOrWhiteSpace))
+            problem = "class_names must list at least 2 distinct, non-empty names";
+        else if (ImageHeight <= 0 || ImageWidth <= 0) problem = $"image size {ImageWidth}x{ImageHeight} is not positive";
+        else if (Mean.Length != ImageSet.Channels || Std.Length != ImageSet.Channels)
+            problem = $"normalization needs {ImageSet.Channels} means and {ImageSet.Channels} standard deviations, found {Mean.Length} and {Std.Length}";
+        // Pixels are scaled to [0, 1], so a channel's mean lies in [0, 1] and its standard deviation in (0, 1].
+        else if (Mean.Any(m => !(m >= 0 && m <= 1))) problem = $"normalization mean [{string.Join(", ", Mean)}] is outside [0, 1]";
+        else if (Std.Any(s => !(s > 0 && s <= 1))) problem = $"normalization std [{string.Join(", ", Std)}] is outside (0, 1]";
+        else if (TrainingSamples <= 0) problem = $"training_samples {TrainingSamples} is not positive";
+        else if (string.IsNullOrWhiteSpace(TrainingDataHash)) problem = "training_data_hash is empty";
+        if (problem is not null) throw new FlareException($"{path}: corrupt checkpoint metadata: {problem}");
+    }
 }
