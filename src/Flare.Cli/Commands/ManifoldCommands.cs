@@ -92,8 +92,9 @@ internal static class ManifoldCommands
             if (data.Rows < options.MinClusterSize) throw new FlareException($"{inputPath}: {data.Rows} points are fewer than --min-cluster-size {options.MinClusterSize}");
             if (options.MinSamples > data.Rows) throw new FlareException($"{inputPath}: {data.Rows} points are fewer than --min-samples {options.MinSamples}");
             var result = ProgressDisplay.Run(progress => Fit(progress, "HDBSCAN", p => new Flare.Manifold.Clustering.Hdbscan(options).Fit(data, p)));
-            AtomicFile.Write(outputPath, path => File.WriteAllText(path, result.LabelsToCsv()));
-            if (treePath is not null) AtomicFile.Write(treePath, path => File.WriteAllText(path, result.CondensedTree.ToCsv()), "--tree");
+            var files = new List<(string, Action<string>, string)> { (outputPath, path => File.WriteAllText(path, result.LabelsToCsv()), "--out") };
+            if (treePath is not null) files.Add((treePath, path => File.WriteAllText(path, result.CondensedTree.ToCsv()), "--tree"));
+            AtomicFile.WriteAll(files);
             var noise = result.Labels.Count(l => l < 0);
             Console.WriteLine($"{result.ClusterCount} clusters, {noise} noise points of {data.Rows}: {parse.GetValue(output)}");
             return 0;

@@ -1,13 +1,77 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Flare.Tests.Support;
 
 public sealed record CliResult(int ExitCode, string Output, string Error);
 
 /// <summary>Runs the real `flare` CLI (flare.dll copied beside the tests) in its own process.</summary>
-public static class CliProcess
+public static partial class CliProcess
 {
-    public static CliResult Run(params string[] arguments)
+    public const int SigInt = 2;
+    public const int SigTerm = 15;
+
+    public static CliResult Run(params string[] arguments) => RunWith(null, arguments);
+
+    /// <summary>Runs with extra environment variables (e.g. the output layer's write-failure injection).</summary>
+    public static CliResult RunWith(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(environment, arguments))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return new CliResult(process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>
+    /// Starts the CLI, waits until <paramref name="ready"/> (given the standard error so far) holds,
+    /// sends <paramref name="signal"/> and waits for the exit. A run that ends first is returned as it ended.
+    /// </summary>
+    public static CliResult RunInterrupted(int signal, Func<string, bool> ready, params string[] arguments)
+    {
+        using var process = new Process { StartInfo = StartInfo(null, arguments) };
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (error) error.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            string soFar;
+            lock (error) soFar = error.ToString();
+            if (ready(soFar))
+            {
+                Assert.Equal(0, Kill(process.Id, signal));
+                break;
+            }
+            Thread.Sleep(20);
+        }
+        process.WaitForExit();
+        lock (error) lock (output) return new CliResult(process.ExitCode, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Asserts the run failed with exactly one error line that mentions <paramref name="expected"/>.</summary>
+    public static void AssertOneLineError(CliResult result, string expected)
+    {
+        Assert.True(result.ExitCode != 0, $"expected a failure mentioning '{expected}', but the command succeeded:\n{result.Output}\n{result.Error}");
+        var lines = ErrorLines(result);
+        Assert.Single(lines);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", result.Error);
+        Assert.DoesNotContain("Exception", result.Error);
+    }
+
+    /// <summary>The lines of standard error that the CLI's error reporting wrote ("flare: ...").</summary>
+    public static string[] ErrorLines(CliResult result) => result.Error
+        .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Where(line => line.StartsWith("flare:", StringComparison.Ordinal))
+        .ToArray();
+
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string>? environment, string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -18,23 +82,10 @@ public static class CliProcess
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "flare.dll"));
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment.Remove("FLARE_DEBUG");
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return new CliResult(process.ExitCode, output.Result, error.Result);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+        return info;
     }
 
-    /// <summary>Asserts the run failed with exactly one error line that mentions <paramref name="expected"/>.</summary>
-    public static void AssertOneLineError(CliResult result, string expected)
-    {
-        Assert.True(result.ExitCode != 0, $"expected a failure mentioning '{expected}', but the command succeeded:\n{result.Output}\n{result.Error}");
-        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(line => line.StartsWith("flare:", StringComparison.Ordinal))
-            .ToArray();
-        Assert.Single(lines);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", result.Error);
-        Assert.DoesNotContain("Exception", result.Error);
-    }
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }
