@@ -54,6 +54,36 @@ public static partial class CliProcess
         lock (error) lock (output) return new CliResult(process.ExitCode, output.ToString(), error.ToString());
     }
 
+    private static readonly Lock ConsoleGate = new();
+
+    /// <summary>
+    /// Runs the CLI's entry point inside the test process with the console captured: the same code
+    /// as <see cref="Run"/> without a process start, for the many runs that fail before any work.
+    /// One at a time, since the console is process-wide.
+    /// </summary>
+    public static CliResult RunInProcess(params string[] arguments)
+    {
+        var entry = typeof(Flare.Cli.Terminal.CommandRunner).Assembly.EntryPoint!;
+        lock (ConsoleGate)
+        {
+            var (output, error) = (Console.Out, Console.Error);
+            using var capturedOutput = new StringWriter();
+            using var capturedError = new StringWriter();
+            Console.SetOut(capturedOutput);
+            Console.SetError(capturedError);
+            try
+            {
+                var exit = (int)entry.Invoke(null, [arguments])!;
+                return new CliResult(exit, capturedOutput.ToString(), capturedError.ToString());
+            }
+            finally
+            {
+                Console.SetOut(output);
+                Console.SetError(error);
+            }
+        }
+    }
+
     /// <summary>Asserts the run failed with exactly one error line that mentions <paramref name="expected"/>.</summary>
     public static void AssertOneLineError(CliResult result, string expected)
     {

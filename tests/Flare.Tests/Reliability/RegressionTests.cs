@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Flare.Detection;
+using Flare.IO;
+using Flare.Manifold;
+using Flare.Tests.Support;
+using Flare.Training;
+
+namespace Flare.Tests.Reliability;
+
+/// <summary>Issue 10's defects that need more than a bad command line to show (the others are runs in <see cref="Promises"/>).</summary>
+public class RegressionTests
+{
+    [Fact]
+    public void ModelFitWarnsWhenTheModelWasTrainedOnOtherDataOrHasNotLearnedIt()
+    {
+        var images = SyntheticImages.Create(perClass: 10, classes: 2);
+        var metadata = Metadata(images.ContentHash());
+        var right = images.Labels.ToArray();
+        var fit = ModelFit.Measure(right, images, metadata);
+        Assert.True(fit.Trusted);
+        Assert.True(fit.TrainedOnThisData);
+        Assert.Equal(1.0, fit.Accuracy);
+
+        // One wrong label in 20 is 95 %: still at the threshold; two wrong is below it.
+        var twoWrong = right.Select((label, i) => i < 2 ? 1 - label : label).ToArray();
+        var poor = ModelFit.Measure(twoWrong, images, metadata);
+        Assert.False(poor.Trusted);
+        Assert.Contains("90.00 %", poor.Warning);
+        Assert.Contains("do not mean the data are clean", poor.Warning);
+
+        var other = ModelFit.Measure(right, images, Metadata("another data set's hash"));
+        Assert.False(other.Trusted);
+        Assert.False(other.TrainedOnThisData);
+        Assert.Contains("trained on other images", other.Warning);
+    }
+
+    [Fact]
+    public void DistancesThatWouldOverflowFloat32AreRefused()
+    {
+        Assert.Null(DistanceRange.Problem(new DenseMatrix(2, 3, [1e15f, 0, 0, -1e15f, 0, 0])));
+        var problem = DistanceRange.Problem(new DenseMatrix(2, 3, [1e30f, 0, 0, 0, 0, 0]));
+        Assert.Contains("overflows float32", problem);
+        Assert.Contains("NaN", DistanceRange.Problem(new DenseMatrix(1, 2, [float.NaN, 0])));
+        // At the limit, 4 D m^2 is still finite.
+        var columns = 7;
+        var m = DistanceRange.MaxMagnitude(columns);
+        Assert.True(float.IsFinite(4f * columns * m * m));
+    }
+
+    [Fact]
+    public void OutputPathsRefuseInputsExistingFilesAndUnwritableFolders()
+    {
+        using var temp = new TempFolder();
+        var data = Directory.CreateDirectory(temp.Combine("data", "cat")).Parent!.FullName;
+        var image = temp.Combine("data", "cat", "0000.png");
+        File.WriteAllBytes(image, [1, 2, 3]);
+        InputPath[] inputs = [new(data, "--data"), new(null, "--test")];
+
+        Assert.Contains("inside --data", Assert.Throws<FlareException>(() => OutputPaths.CheckFile(image, "--out", inputs, force: true)).Message);
+        Assert.Contains("same path as --data", Assert.Throws<FlareException>(() => OutputPaths.CheckFile(data + "/", "--out", inputs)).Message);
+        var existing = temp.Combine("model.ckpt");
+        File.WriteAllText(existing, "earlier");
+        Assert.Contains("already exists", Assert.Throws<FlareException>(() => OutputPaths.CheckFile(existing, "--out", inputs)).Message);
+        Assert.Equal(existing, OutputPaths.CheckFile(existing, "--out", inputs, force: true));
+        Assert.Contains("cannot write in /proc", Assert.Throws<FlareException>(() => OutputPaths.CheckFile("/proc/model.ckpt", "--out", inputs)).Message);
+        // A sibling whose name starts like the input is not inside it.
+        Assert.Equal(temp.Combine("data-out"), OutputPaths.CheckNotInputs(temp.Combine("data-out"), "--out", inputs));
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(image));
+        Assert.Equal("earlier", File.ReadAllText(existing));
+    }
+
+    [Fact]
+    public void AnUnwritableOutputFolderIsReportedByTheUsersPathNotTheStagingFolder()
+    {
+        var error = Assert.Throws<FlareException>(() => OutputFolder.Create("/proc/flare-results")).Message;
+        Assert.StartsWith("--out: cannot write in /proc", error);
+        Assert.DoesNotContain(".partial-", error);
+    }
+
+    [Fact]
+    [Trait("Category", "Cli")]
+    public void DetectWithAModelThatHasNotLearnedTheDataSaysSoInTheSummaryAndReport()
+    {
+        using var temp = new TempFolder();
+        var data = SyntheticImages.WriteFolder(SyntheticImages.Create(perClass: 15, classes: 2, height: 32, width: 32), temp.Combine("data"));
+        var model = temp.Combine("model.ckpt");
+        Assert.Equal(0, CliProcess.Run("train", "--data", data, "--width", "8", "--epochs", "1", "--augment", "flip", "--out", model).ExitCode);
+        var output = temp.Combine("detect");
+        // --limit picks 20 of the 30 images: not the set the model was trained on.
+        var detect = CliProcess.Run("detect", "--data", data, "--limit", "20", "--model", model, "--out", output,
+            "--neighbors", "8", "--min-cluster-size", "5", "--max-dropped-layers", "1");
+        Assert.True(detect.ExitCode == 0, detect.Error);
+        Assert.Contains("model fit       WARNING", detect.Output);
+        Assert.Contains("trained on other images", detect.Output);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        var fit = report.RootElement.GetProperty("fit");
+        Assert.False(fit.GetProperty("trained_on_this_data").GetBoolean());
+        Assert.False(fit.GetProperty("trusted").GetBoolean());
+        Assert.Contains("**Warning:", File.ReadAllText(Path.Combine(output, "report.md")));
+        // The subspace line says "none stable" only when no subspace was.
+        var anyStable = report.RootElement.GetProperty("trials").EnumerateArray().Any(t => t.GetProperty("stable").GetBoolean());
+        Assert.Equal(!anyStable, detect.Output.Contains("was stable"));
+    }
+
+    private static ModelMetadata Metadata(string hash) => new()
+    {
+        Architecture = "resnet18",
+        Width = 8,
+        ClassNames = ["class0", "class1"],
+        ImageHeight = 8,
+        ImageWidth = 8,
+        Mean = [0.5f, 0.5f, 0.5f],
+        Std = [0.25f, 0.25f, 0.25f],
+        Epochs = 1,
+        BatchSize = 128,
+        LearningRate = 0.1,
+        Augmentation = "flip",
+        Seed = 0,
+        TrainingDataHash = hash,
+        TrainingSamples = 20,
+    };
+}
