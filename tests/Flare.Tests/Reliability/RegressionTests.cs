@@ -102,21 +102,6 @@ public class RegressionTests
         Assert.Equal(!anyStable, detect.Output.Contains("was stable"));
     }
 
-    private static ModelMetadata Metadata(string hash) => new()
-    {
-        Architecture = "resnet18",
-        Width = 8,
-        ClassNames = ["class0", "class1"],
-        ImageHeight = 8,
-        ImageWidth = 8,
-        Mean = [0.5f, 0.5f, 0.5f],
-        Std = [0.25f, 0.25f, 0.25f],
-        Epochs = 1,
-        BatchSize = 128,
-        LearningRate = 0.1,
-        Augmentation = "flip",
-        Seed = 0,
-        TrainingDataHash = hash,
-        TrainingSamples = 20,
-    };
+    private static ModelMetadata Metadata(string hash) =>
+        Flare.Tests.Training.CheckpointTests.Metadata(["class0", "class1"]) with { TrainingDataHash = hash };
 }
