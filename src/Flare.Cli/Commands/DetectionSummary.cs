@@ -30,7 +30,7 @@ internal static class DetectionSummary
     private static string FitText(ModelFit? fit) => fit switch
     {
         null => "not measured",
-        { Warning: { } warning } => $"WARNING {CommandOutput.Percent(fit.Accuracy)} accuracy on these images: {warning}",
+        { Warning: { } warning } => $"{CommandOutput.Percent(fit.Accuracy)} accuracy on these images. WARNING: {warning}",
         _ => $"{CommandOutput.Percent(fit.Accuracy)} accuracy on these images, which it was trained on",
     };
 

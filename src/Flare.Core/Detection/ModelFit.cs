@@ -32,7 +32,7 @@ public sealed record ModelFit(double Accuracy, bool TrainedOnThisData, string? W
         var problems = new List<string>();
         if (!sameData) problems.Add("the model was trained on other images than these (training-data hash differs)");
         if (accuracy < Defaults.MinimumAccuracy)
-            problems.Add($"it predicts only {100 * accuracy:F2} % of these labels (below {100 * Defaults.MinimumAccuracy:F0} %), so it has not learned them");
+            problems.Add($"it has not learned these images (accuracy below {100 * Defaults.MinimumAccuracy:F0} %)");
         var warning = problems.Count == 0
             ? null
             : $"{string.Join("; ", problems)}: a backdoor the model did not learn cannot show, so few or no flagged samples do not mean the data are clean";

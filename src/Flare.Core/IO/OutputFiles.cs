@@ -10,18 +10,25 @@ namespace Flare.IO;
 public static class OutputFiles
 {
     /// <summary>
-    /// Test hook: "N" makes the N-th write of the process fail with "No space left on device",
-    /// "commit" makes the first commit (the rename of a staged folder or file into place) fail.
+    /// Test hook for a whole process (a CLI run): "N" makes the N-th write fail with "No space left
+    /// on device", "commit" makes the first commit (the rename of a staged folder or file into
+    /// place) fail. <see cref="InjectFailure"/> does the same for one flow of work in a test process.
     /// </summary>
     public const string FailureVariable = "FLARE_INJECT_WRITE_FAILURE";
 
     private static readonly Lock Gate = new();
     private static readonly HashSet<string> InFlight = [];
     private static readonly Dictionary<string, string> UserNames = [];
-    private static readonly string? Injected = Environment.GetEnvironmentVariable(FailureVariable);
-    private static long writesUntilFailure = long.TryParse(Injected, out var n) && n > 0 ? n : -1;
-    private static int commitFailures = Injected == "commit" ? 1 : 0;
+    private static readonly FailurePlan? ProcessFailure = FailurePlan.Parse(Environment.GetEnvironmentVariable(FailureVariable));
+    private static readonly AsyncLocal<FailurePlan?> ScopedFailure = new();
     private static volatile bool abandoned;
+
+    /// <summary>Makes writes fail as <see cref="FailureVariable"/> describes, for the calling flow of work (and the tasks it starts) until disposed.</summary>
+    public static IDisposable InjectFailure(string which)
+    {
+        ScopedFailure.Value = FailurePlan.Parse(which) ?? throw new ArgumentException($"'{which}' is neither a write number nor 'commit'", nameof(which));
+        return new Scope();
+    }
 
     public static void WriteAllBytes(string path, byte[] bytes)
     {
@@ -63,14 +70,14 @@ public static class OutputFiles
     public static void BeforeWrite(string path)
     {
         ThrowIfAbandoned();
-        if (Interlocked.Decrement(ref writesUntilFailure) == 0) throw InjectedFailure(path);
+        if ((ScopedFailure.Value ?? ProcessFailure)?.FailsWrite() == true) throw InjectedFailure(path);
     }
 
     /// <summary>Called before a staged output is renamed into place.</summary>
     internal static void BeforeCommit(string path)
     {
         ThrowIfAbandoned();
-        if (Interlocked.Exchange(ref commitFailures, 0) == 1) throw InjectedFailure(path);
+        if ((ScopedFailure.Value ?? ProcessFailure)?.FailsCommit() == true) throw InjectedFailure(path);
     }
 
     /// <summary>Registers a staging folder or temporary file, and the user's name for it (used in error messages).</summary>
@@ -131,4 +138,25 @@ public static class OutputFiles
 
     private static IOException InjectedFailure(string path) =>
         new($"No space left on device : '{path}' (injected by {FailureVariable})");
+
+    /// <summary>Which write fails: the N-th file write, or the first commit.</summary>
+    private sealed class FailurePlan(long writes, int commits)
+    {
+        private long writesUntilFailure = writes;
+        private int commitFailures = commits;
+
+        public static FailurePlan? Parse(string? which) =>
+            which == "commit" ? new FailurePlan(-1, 1)
+            : long.TryParse(which, out var n) && n > 0 ? new FailurePlan(n, 0)
+            : null;
+
+        public bool FailsWrite() => Interlocked.Decrement(ref writesUntilFailure) == 0;
+
+        public bool FailsCommit() => Interlocked.Exchange(ref commitFailures, 0) == 1;
+    }
+
+    private sealed class Scope : IDisposable
+    {
+        public void Dispose() => ScopedFailure.Value = null;
+    }
 }

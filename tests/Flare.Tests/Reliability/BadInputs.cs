@@ -23,7 +23,7 @@ public sealed class BadInputs : IDisposable
         Directory.CreateDirectory(Scratch);
         var images = SyntheticImages.Create(perClass: 20, classes: 3, height: 32, width: 32);
         SyntheticImages.WriteFolder(images, In("data"));
-        var train = CliProcess.Run("train", "--data", In("data"), "--width", "8", "--epochs", "1", "--augment", "flip", "--out", In("model.ckpt"));
+        var train = CliProcess.RunInProcess("train", "--data", In("data"), "--width", "8", "--epochs", "1", "--augment", "flip", "--out", In("model.ckpt"));
         Assert.True(train.ExitCode == 0, train.Error);
         File.Copy(In("model.ckpt"), In("existing.ckpt"));
 

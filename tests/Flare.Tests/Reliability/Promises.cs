@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using Flare.IO;
 using Flare.Tests.Support;
 using Xunit.Abstractions;
@@ -28,7 +29,12 @@ public enum BadInput
 /// </summary>
 public sealed record BadRun(BadInput Class, string[] Arguments, string Expected)
 {
+    /// <summary>Which write the output layer fails ("N" or "commit", see <see cref="OutputFiles.InjectFailure"/>).</summary>
+    public string? FailWrite { get; init; }
+
+    /// <summary>Environment of a run in its own process (the output layer's process-wide failure switch).</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
     public int? Signal { get; init; }
 
     public string Command => Arguments[0];
@@ -42,14 +48,14 @@ public sealed record BadRun(BadInput Class, string[] Arguments, string Expected)
 /// outcomes is what docs/reliability.md reports (FLARE_RELIABILITY_TALLY=file writes it there too).
 /// </summary>
 [Collection(TorchCollection.Name)]
-public sealed class Promises(ITestOutputHelper log)
+public sealed class Promises(BadInputs inputs, ITestOutputHelper log) : IClassFixture<BadInputs>
 {
     private const string Out = "OUT";
 
     [Fact]
     public void EveryCommandRefusesEveryClassOfBadInputCleanly()
     {
-        using var fixture = new BadInputs();
+        var fixture = inputs;
         var runs = Runs(fixture);
         var outcomes = new ConcurrentBag<(BadRun Run, Outcome Outcome, string Detail)>();
         var clock = Stopwatch.StartNew();
@@ -69,6 +75,27 @@ public sealed class Promises(ITestOutputHelper log)
         Assert.True(broken.Count == 0, string.Join("\n\n", broken));
         foreach (var command in new[] { "train", "eval", "poison", "detect", "purify", "umap", "hdbscan" })
             Assert.True(runs.Count(r => r.Command == command) >= 5, $"{command} is tried with too few bad inputs");
+    }
+
+    [Fact]
+    public void DetectWithAModelThatHasNotLearnedTheDataSaysSoInTheSummaryAndReport()
+    {
+        var output = Path.Combine(inputs.Scratch, "fit");
+        // --limit picks 30 of the 60 images: not the set the model was trained on (and 1 epoch did not fit that either).
+        var detect = CliProcess.RunInProcess("detect", "--data", inputs.In("data"), "--limit", "30", "--model", inputs.In("model.ckpt"), "--out", output,
+            "--neighbors", "8", "--min-cluster-size", "5", "--max-dropped-layers", "1");
+        Assert.True(detect.ExitCode == 0, detect.Error);
+        Assert.Contains("accuracy on these images. WARNING:", detect.Output);
+        Assert.Contains("trained on other images", detect.Output);
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
+        var fit = report.RootElement.GetProperty("fit");
+        Assert.False(fit.GetProperty("trained_on_this_data").GetBoolean());
+        Assert.False(fit.GetProperty("trusted").GetBoolean());
+        Assert.Contains("**Warning:", File.ReadAllText(Path.Combine(output, "report.md")));
+        // The subspace line says "none stable" only when no subspace was.
+        var anyStable = report.RootElement.GetProperty("trials").EnumerateArray().Any(t => t.GetProperty("stable").GetBoolean());
+        Assert.Equal(!anyStable, detect.Output.Contains("was stable"));
+        Directory.Delete(output, recursive: true);
     }
 
     [Fact]
@@ -100,10 +127,15 @@ public sealed class Promises(ITestOutputHelper log)
     {
         var before = fixture.Checksum();
         var arguments = run.Arguments.Select(a => a.Replace(Out, Path.Combine(scratch, "out"))).ToArray();
-        // A run disturbed by a signal or the output layer's failure switch needs its own process.
-        var result = run.Signal is { } signal ? CliProcess.RunInterrupted(signal, error => Started(run, scratch, error), arguments)
-            : run.Environment is not null ? CliProcess.RunWith(run.Environment, arguments)
-            : CliProcess.RunInProcess(arguments);
+        CliResult result;
+        // A run disturbed by a signal or by the environment needs its own process.
+        if (run.Signal is { } signal) result = CliProcess.RunInterrupted(signal, error => Started(run, scratch, error), arguments);
+        else if (run.Environment is not null) result = CliProcess.RunWith(run.Environment, arguments);
+        else
+        {
+            using (run.FailWrite is null ? null : OutputFiles.InjectFailure(run.FailWrite))
+                result = CliProcess.RunInProcess(arguments);
+        }
         var detail = $"exit {result.ExitCode}\nstdout: {result.Output}\nstderr: {result.Error}";
         if (fixture.Checksum() != before) return (Outcome.DataChanged, detail);
         if (Directory.EnumerateFileSystemEntries(scratch).Any())
@@ -145,7 +177,6 @@ public sealed class Promises(ITestOutputHelper log)
         var other => other.ToString().ToLowerInvariant(),
     };
 
-    private static Dictionary<string, string> FailWrite(string which) => new() { [OutputFiles.FailureVariable] = which };
 
     /// <summary>Every bad run, by command; comments name the issue-10 defect a run reproduces.</summary>
     private static List<BadRun> Runs(BadInputs f)
@@ -181,8 +212,8 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.ForbiddenOutput, "does not exist", ["train", "--data", data, .. quick, "--out", Path.Combine(Out, "m.ckpt")]);
         Add(BadInput.ForbiddenOutput, "--out: the path is empty", ["train", "--data", data, .. quick, "--out", ""]);
         Add(BadInput.ForbiddenOutput, "--out: cannot write in /proc", ["train", "--data", data, .. quick, "--out", "/proc/m.ckpt"]); // 12
-        AddWith(new BadRun(BadInput.WriteFailure, Train(data), "No space left on device") { Environment = FailWrite("1") });
-        AddWith(new BadRun(BadInput.WriteFailure, Train(data), "No space left on device") { Environment = FailWrite("commit") });
+        AddWith(new BadRun(BadInput.WriteFailure, Train(data), "No space left on device") { FailWrite = "1" });
+        AddWith(new BadRun(BadInput.WriteFailure, Train(data), "No space left on device") { FailWrite = "commit" });
         AddWith(new BadRun(BadInput.Interrupted, ["train", "--data", data, "--width", "8", "--epochs", "500", "--out", Out + ".ckpt"], "cancelled") { Signal = CliProcess.SigInt }); // 11
 
         // eval
@@ -217,8 +248,8 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.ForbiddenOutput, "inside --data", ["poison", "--data", data, "--attack", "badnets", "--mode", "a2o", "--out", I("data", "poisoned")]); // 3
         Add(BadInput.ForbiddenOutput, "not empty", ["poison", "--data", data, "--attack", "badnets", "--mode", "a2o", "--out", I("existing-folder")]);
         Add(BadInput.ForbiddenOutput, "--out: cannot write in /proc", ["poison", "--data", data, "--attack", "badnets", "--mode", "a2o", "--out", "/proc/poisoned"]); // 14
-        AddWith(new BadRun(BadInput.WriteFailure, Poison(data), "No space left on device") { Environment = FailWrite("3") }); // 13: parallel writer
-        AddWith(new BadRun(BadInput.WriteFailure, Poison(data), "No space left on device") { Environment = FailWrite("commit") });
+        AddWith(new BadRun(BadInput.WriteFailure, Poison(data), "No space left on device") { FailWrite = "3" }); // 13: parallel writer
+        AddWith(new BadRun(BadInput.WriteFailure, Poison(data), "No space left on device") { FailWrite = "commit" });
         AddWith(new BadRun(BadInput.Interrupted, ["poison", "--data", SharedData.Cifar10Train, "--limit", "500", "--attack", "badnets", "--mode", "a2o", "--out", Out], "cancelled") { Signal = CliProcess.SigTerm }); // 11
 
         // detect
@@ -236,7 +267,7 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.ForbiddenOutput, "inside --data", ["detect", "--data", data, "--model", model, "--out", I("data", "report")]); // 3
         Add(BadInput.ForbiddenOutput, "same path as --model", ["detect", "--data", data, "--model", model, "--out", model]);
         Add(BadInput.ForbiddenOutput, "not empty", ["detect", "--data", data, "--model", model, "--out", I("existing-folder")]);
-        AddWith(new BadRun(BadInput.WriteFailure, Detect(data, model), "No space left on device") { Environment = FailWrite("1") });
+        AddWith(new BadRun(BadInput.WriteFailure, Detect(data, model), "No space left on device") { FailWrite = "1" });
         AddWith(new BadRun(BadInput.Interrupted, Detect(data, model), "cancelled") { Signal = CliProcess.SigInt }); // 11
 
         // purify
@@ -248,7 +279,7 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.WrongType, "is CIFAR binary data", Purify(I("cifar-bin"))); // 10: refused before training
         Add(BadInput.OutOfRangeOption, "--width", Purify(data, "--width", "0"));
         Add(BadInput.ForbiddenOutput, "inside --data", ["purify", "--data", data, .. quick, "--out", I("data", "clean")]); // 3
-        AddWith(new BadRun(BadInput.WriteFailure, Purify(data), "No space left on device") { Environment = FailWrite("commit") });
+        AddWith(new BadRun(BadInput.WriteFailure, Purify(data), "No space left on device") { FailWrite = "commit" });
         AddWith(new BadRun(BadInput.Interrupted, ["purify", "--data", data, "--out", Out, "--width", "8", "--epochs", "500", .. detectQuick], "cancelled") { Signal = CliProcess.SigTerm }); // 11
 
         // umap
@@ -274,7 +305,8 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.OutOfRangeOption, "--metric", Umap(I("points.npy"), "--metric", "manhattan"));
         Add(BadInput.ForbiddenOutput, "same path as --in", ["umap", "--in", I("points.npy"), "--out", I("points.npy")]); // 2
         Add(BadInput.ForbiddenOutput, "already exists", ["umap", "--in", I("points.npy"), "--out", I("two-points.npy")]);
-        AddWith(new BadRun(BadInput.WriteFailure, Umap(I("points.npy")), "No space left on device") { Environment = FailWrite("1") });
+        AddWith(new BadRun(BadInput.WriteFailure, Umap(I("points.npy")), "No space left on device") { FailWrite = "1" });
+        AddWith(new BadRun(BadInput.WriteFailure, Umap(I("points.npy")), "No space left on device") { Environment = new Dictionary<string, string> { [OutputFiles.FailureVariable] = "commit" } });
 
         // hdbscan
         string[] Hdbscan(string input, params string[] extra) => ["hdbscan", "--in", input, "--out", Out + ".csv", .. extra];
@@ -289,7 +321,7 @@ public sealed class Promises(ITestOutputHelper log)
         Add(BadInput.OutOfRangeOption, "--selection", Hdbscan(I("points.npy"), "--selection", "best"));
         Add(BadInput.ForbiddenOutput, "same path as --in", ["hdbscan", "--in", I("points.npy"), "--out", I("points.npy")]); // 2
         Add(BadInput.ForbiddenOutput, "--tree", Hdbscan(I("points.npy"), "--tree", Out + ".csv")); // 2
-        AddWith(new BadRun(BadInput.WriteFailure, Hdbscan(I("points.npy"), "--tree", Out + "-tree.csv"), "No space left on device") { Environment = FailWrite("2") });
+        AddWith(new BadRun(BadInput.WriteFailure, Hdbscan(I("points.npy"), "--tree", Out + "-tree.csv"), "No space left on device") { FailWrite = "2" });
         return runs;
     }
 }
