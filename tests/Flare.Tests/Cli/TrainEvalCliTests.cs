@@ -49,6 +49,8 @@ public class TrainEvalCliTests
         var otherClasses = SyntheticImages.Create(perClass: 1, classes: 3, height: 32, width: 32);
         var other = SyntheticImages.WriteFolder(otherClasses, temp.Combine("other"));
         CliProcess.AssertOneLineError(CliProcess.Run("eval", "--model", checkpoint, "--data", other), "differ from the model's");
-        CliProcess.AssertOneLineError(CliProcess.Run("train", "--data", folder, "--test", other, "--width", "2", "--epochs", "1", "--out", checkpoint), "differ from the training classes");
+        CliProcess.AssertOneLineError(CliProcess.Run("train", "--data", folder, "--test", other, "--width", "2", "--epochs", "1", "--out", temp.Combine("m2.ckpt")), "differ from the training classes");
+        // An existing checkpoint is replaced only with --force.
+        CliProcess.AssertOneLineError(CliProcess.Run("train", "--data", folder, "--width", "2", "--epochs", "1", "--out", checkpoint), "already exists");
     }
 }
