@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Flare.IO;
 
 /// <summary>An input a command reads, with the option that named it (for messages).</summary>
@@ -8,7 +10,7 @@ public readonly record struct InputPath(string? Path, string Option);
 /// training image must never become checkpoint bytes, a report folder never a fake class), never
 /// over an existing file without an explicit flag, and only where writing is possible.
 /// </summary>
-public static class OutputPaths
+public static partial class OutputPaths
 {
     /// <summary>Checks an output file path; returns its full path. <paramref name="force"/> allows replacing an existing file, never an input.</summary>
     public static string CheckFile(string path, string option, IEnumerable<InputPath> inputs, bool force = false)
@@ -53,9 +55,40 @@ public static class OutputPaths
         }
     }
 
+    /// <summary>
+    /// The full path with symbolic links resolved in its longest existing part, so that an output
+    /// reached through a link into an input is seen as inside it.
+    /// </summary>
     private static string Normalize(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
-        return full.Length > 1 ? full.TrimEnd(System.IO.Path.DirectorySeparatorChar) : full;
+        full = full.Length > 1 ? full.TrimEnd(System.IO.Path.DirectorySeparatorChar) : full;
+        var existing = full;
+        var rest = new Stack<string>();
+        while (!System.IO.Path.Exists(existing) && System.IO.Path.GetDirectoryName(existing) is { } parent)
+        {
+            rest.Push(System.IO.Path.GetFileName(existing));
+            existing = parent;
+        }
+        var resolved = RealPath(existing) ?? existing;
+        return System.IO.Path.Combine([resolved, .. rest]);
     }
+
+    private static string? RealPath(string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return null;
+        var buffer = NativeRealPath(path, IntPtr.Zero);
+        if (buffer == IntPtr.Zero) return null;
+        try
+        {
+            return Marshal.PtrToStringUTF8(buffer);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(buffer); // realpath's buffer comes from malloc, which FreeHGlobal frees on Unix
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr NativeRealPath(string path, IntPtr resolved);
 }

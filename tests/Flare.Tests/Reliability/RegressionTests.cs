@@ -63,6 +63,11 @@ public class RegressionTests
         Assert.Contains("already exists", Assert.Throws<FlareException>(() => OutputPaths.CheckFile(existing, "--out", inputs)).Message);
         Assert.Equal(existing, OutputPaths.CheckFile(existing, "--out", inputs, force: true));
         Assert.Contains("cannot write in /proc", Assert.Throws<FlareException>(() => OutputPaths.CheckFile("/proc/model.ckpt", "--out", inputs)).Message);
+        // Reached through a symbolic link, the input is still the input.
+        var link = temp.Combine("link");
+        File.CreateSymbolicLink(link, data);
+        Assert.Contains("inside --data", Assert.Throws<FlareException>(() => OutputPaths.CheckFile(Path.Combine(link, "cat", "new.ckpt"), "--out", inputs)).Message);
+        Assert.Contains("inside --data", Assert.Throws<FlareException>(() => OutputPaths.CheckNotInputs(Path.Combine(link, "new", "deeper"), "--out", inputs)).Message);
         // A sibling whose name starts like the input is not inside it.
         Assert.Equal(temp.Combine("data-out"), OutputPaths.CheckNotInputs(temp.Combine("data-out"), "--out", inputs));
         Assert.Equal([1, 2, 3], File.ReadAllBytes(image));
