@@ -30,7 +30,7 @@ public static class IdxReader
     /// The IDX files a path names, or null when it names none: a file PREFIX-images-idx3-ubyte(.gz);
     /// a prefix such as FOLDER/train (for FOLDER/train-images-idx3-ubyte(.gz)); or a folder that
     /// holds exactly one such set. A folder with several sets (train and t10k) is an error that
-    /// asks for the prefix.
+    /// asks for the prefix, and so is one that also holds class folders.
     /// </summary>
     public static FilePair? Find(string path)
     {
@@ -45,12 +45,13 @@ public static class IdxReader
                 .Distinct()
                 .Order(StringComparer.Ordinal)
                 .ToArray();
-            return prefixes.Length switch
-            {
-                0 => null,
-                1 => Pair(path, prefixes[0]),
-                _ => throw new FlareException($"{path}: holds several IDX sets ({string.Join(", ", prefixes)}); name one as {Path.Combine(path, prefixes[0])}"),
-            };
+            if (prefixes.Length == 0) return null;
+            var classFolder = Directory.EnumerateDirectories(path).FirstOrDefault(d => !Path.GetFileName(d).StartsWith('.'));
+            if (classFolder is not null)
+                throw new FlareException($"{path}: holds both IDX files ({prefixes[0]}{ImagesSuffix}) and class folders ({Path.GetFileName(classFolder)}/); keep one format per data folder");
+            if (prefixes.Length > 1)
+                throw new FlareException($"{path}: holds several IDX sets ({string.Join(", ", prefixes)}); name one as {Path.Combine(path, prefixes[0])}");
+            return Pair(path, prefixes[0]);
         }
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var name = Path.GetFileName(path);

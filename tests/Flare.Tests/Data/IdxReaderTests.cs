@@ -88,6 +88,11 @@ public class IdxReaderTests
         File.Copy(Path.Combine(wrongMagic, "a-labels-idx1-ubyte"), Path.Combine(wrongMagic, "a-images-idx3-ubyte"), overwrite: true);
         AssertError(wrongMagic, "not an IDX image file");
 
+        var mixed = temp.Combine("mixed");
+        Directory.CreateDirectory(Path.Combine(mixed, "cats"));
+        WriteSet(mixed, "a", pixels, labels, gzip: false);
+        AssertError(mixed, "holds both IDX files (a-images-idx3-ubyte) and class folders (cats/)");
+
         var badGzip = temp.Combine("gzip");
         Directory.CreateDirectory(badGzip);
         WriteSet(badGzip, "a", pixels, labels, gzip: true);
