@@ -1,5 +1,3 @@
-using Flare.Data;
-
 namespace Flare.Attacks;
 
 /// <summary>
@@ -94,13 +92,5 @@ public sealed class Grating : PixelAttack
 
     protected override void TriggerTest(Span<float> image) => Add(image);
 
-    private void Add(Span<float> image)
-    {
-        var plane = Height * Width;
-        for (var c = 0; c < ImageSet.Channels; c++)
-        {
-            var channel = image.Slice(c * plane, plane);
-            for (var p = 0; p < plane; p++) channel[p] = Math.Clamp(channel[p] + wave[p], 0f, 1f);
-        }
-    }
+    private void Add(Span<float> image) => MapValues(image, (_, p, v) => Math.Clamp(v + wave[p], 0f, 1f));
 }

@@ -66,15 +66,7 @@ public sealed class Tint : PixelAttack
 
     protected override void TriggerTest(Span<float> image) => Filter(image);
 
-    private void Filter(Span<float> image)
-    {
-        var plane = Height * Width;
-        for (var c = 0; c < ImageSet.Channels; c++)
-        {
-            var channel = image.Slice(c * plane, plane);
-            for (var p = 0; p < plane; p++) channel[p] = Map(c, channel[p]);
-        }
-    }
+    private void Filter(Span<float> image) => MapValues(image, (c, _, v) => Map(c, v));
 
     private float Map(int channel, float value) => Math.Clamp(gains[channel] * value + offsets[channel], 0f, 1f);
 

@@ -64,38 +64,34 @@ public class IdxReaderTests
         using var temp = new TempFolder();
         var (pixels, labels) = Fixture(count: 4, classes: 2, seed: 4);
 
-        var missingLabels = temp.Combine("nolabels");
-        Directory.CreateDirectory(missingLabels);
-        WriteSet(missingLabels, "a", pixels, labels, gzip: false);
+        string Folder(string name, byte[] labelsToWrite, bool gzip = false)
+        {
+            var folder = temp.Combine(name);
+            Directory.CreateDirectory(folder);
+            WriteSet(folder, "a", pixels, labelsToWrite, gzip);
+            return folder;
+        }
+
+        var missingLabels = Folder("nolabels", labels);
         File.Delete(Path.Combine(missingLabels, "a-labels-idx1-ubyte"));
         AssertError(missingLabels, "no label file a-labels-idx1-ubyte");
 
-        var fewerLabels = temp.Combine("fewer");
-        Directory.CreateDirectory(fewerLabels);
-        WriteSet(fewerLabels, "a", pixels, labels[..3], gzip: false);
-        AssertError(fewerLabels, "3 labels for the 4 images");
+        AssertError(Folder("fewer", labels[..3]), "3 labels for the 4 images");
 
-        var truncated = temp.Combine("truncated");
-        Directory.CreateDirectory(truncated);
-        WriteSet(truncated, "a", pixels, labels, gzip: false);
+        var truncated = Folder("truncated", labels);
         var file = Path.Combine(truncated, "a-images-idx3-ubyte");
         File.WriteAllBytes(file, File.ReadAllBytes(file)[..100]);
         AssertError(truncated, "must hold 3152 bytes, it holds 100");
 
-        var wrongMagic = temp.Combine("magic");
-        Directory.CreateDirectory(wrongMagic);
-        WriteSet(wrongMagic, "a", pixels, labels, gzip: false);
+        var wrongMagic = Folder("magic", labels);
         File.Copy(Path.Combine(wrongMagic, "a-labels-idx1-ubyte"), Path.Combine(wrongMagic, "a-images-idx3-ubyte"), overwrite: true);
         AssertError(wrongMagic, "not an IDX image file");
 
-        var mixed = temp.Combine("mixed");
+        var mixed = Folder("mixed", labels);
         Directory.CreateDirectory(Path.Combine(mixed, "cats"));
-        WriteSet(mixed, "a", pixels, labels, gzip: false);
         AssertError(mixed, "holds both IDX files (a-images-idx3-ubyte) and class folders (cats/)");
 
-        var badGzip = temp.Combine("gzip");
-        Directory.CreateDirectory(badGzip);
-        WriteSet(badGzip, "a", pixels, labels, gzip: true);
+        var badGzip = Folder("gzip", labels, gzip: true);
         var gz = Path.Combine(badGzip, "a-images-idx3-ubyte.gz");
         File.WriteAllBytes(gz, File.ReadAllBytes(gz)[..30]);
         AssertError(badGzip, "a-images-idx3-ubyte.gz");
