@@ -328,6 +328,9 @@ public class TriggerTests
         Assert.Equal(a.TriggerImages.Select(t => t.FileName), b.TriggerImages.Select(t => t.FileName));
         for (var t = 0; t < a.TriggerImages.Count; t++) Assert.Equal(a.TriggerImages[t].Pixels, b.TriggerImages[t].Pixels);
         Assert.Equal(AttackRecord.ParametersOf(a).ToJsonString(), AttackRecord.ParametersOf(b).ToJsonString());
+        // attack.json keeps the parameters exactly, so the trigger can be rebuilt and checked from the file.
+        var written = System.Text.Json.JsonSerializer.Serialize(AttackRecord.ParametersOf(a), new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        Assert.Equal(AttackRecord.ParametersOf(a).ToJsonString(), System.Text.Json.Nodes.JsonNode.Parse(written)!.ToJsonString());
 
         var image = RandomImage(seed: 10, low: 0, high: 255);
         var fromA = (byte[])image.Clone();
