@@ -27,6 +27,7 @@ internal static class BenchCommand
         var attacks = new Option<string>("--attacks") { Description = "Comma-separated attacks", DefaultValueFactory = _ => "badnets,blend,trojan,wanet" };
         var modes = new Option<string>("--modes") { Description = "Comma-separated label modes", DefaultValueFactory = _ => "a2o,a2a,ut" };
         var clean = new Option<bool>("--clean") { Description = "Also run the clean (unpoisoned) data set" };
+        var rate = new Option<double>("--rate") { Description = "Poisoning rate of every attack case", DefaultValueFactory = _ => ExperimentSettings.DefaultRate };
         var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => 20 };
@@ -34,7 +35,7 @@ internal static class BenchCommand
         var seed = CommonOptions.Seed();
         var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
         {
-            train, test, output, attacks, modes, clean, limit, testLimit, epochs, width, seed,
+            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, width, seed,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -42,13 +43,17 @@ internal static class BenchCommand
             if (parse.GetValue(clean)) cases.Add(ExperimentCase.Clean);
             foreach (var attack in Split(parse.GetValue(attacks)!))
                 foreach (var mode in Split(parse.GetValue(modes)!))
-                    cases.Add(new ExperimentCase(AttackRegistry.Get(attack).Name, ValidMode(mode)));
+                {
+                    new PoisonOptions { Attack = attack, Mode = mode, Rate = parse.GetValue(rate) }.Validate();
+                    cases.Add(new ExperimentCase(AttackRegistry.Get(attack).Name, mode.ToLowerInvariant()));
+                }
             var settings = new ExperimentSettings
             {
                 TrainData = parse.GetValue(train)!,
                 TestData = parse.GetValue(test)!,
                 TrainLimit = parse.GetValue(limit),
                 TestLimit = parse.GetValue(testLimit),
+                Rate = parse.GetValue(rate),
                 Training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip },
                 Seed = parse.GetValue(seed),
             };
@@ -91,12 +96,6 @@ internal static class BenchCommand
             return 0;
         }));
         return command;
-    }
-
-    private static string ValidMode(string mode)
-    {
-        LabelMode.ParseKind(mode);
-        return mode.ToLowerInvariant();
     }
 
     private static IEnumerable<string> Split(string list) =>

@@ -25,6 +25,10 @@ public static class AttackRegistry
             DefaultCoverRate: _ => WaNet.DefaultCoverRate),
         new("adaptive-patch", "four patches, one per training sample at low opacity, all at test; cover samples", setup => new AdaptivePatch(setup),
             DefaultCoverRate: rate => AdaptivePatch.CoverToPoisonRatio * rate, Alias: "ada-patch"),
+        // Held out from detection development (docs/attacks.md): triggers of Flare's own design.
+        new("grating", "faint sinusoidal grating (amplitude 6/255, seeded frequency and orientation) over the whole image", setup => new Grating(setup)),
+        new("tint", "seeded per-channel affine colour filter (gain and offset) on every pixel", setup => new Tint(setup)),
+        new("rotated-patch", "5x5 two-colour checker, rotated by a seeded angle, at a random position per image", setup => new RotatedPatch(setup)),
     ];
 
     public static AttackSpec Get(string name) =>

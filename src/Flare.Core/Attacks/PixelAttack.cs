@@ -81,6 +81,17 @@ public abstract class PixelAttack : IBackdoorAttack
     /// <summary>The test-time trigger.</summary>
     protected abstract void TriggerTest(Span<float> image);
 
+    /// <summary>Replaces every value v of channel c at pixel p (y x W + x) by map(c, p, v): for triggers that act value by value.</summary>
+    protected void MapValues(Span<float> image, Func<int, int, float, float> map)
+    {
+        var plane = Height * Width;
+        for (var c = 0; c < Data.ImageSet.Channels; c++)
+        {
+            var channel = image.Slice(c * plane, plane);
+            for (var p = 0; p < plane; p++) channel[p] = map(c, p, channel[p]);
+        }
+    }
+
     /// <summary>Rounds a [0, 1] value to 8 bits the way image libraries save float images (clip, scale, round half to even).</summary>
     public static byte ToByte(float value) => (byte)Math.Round(Math.Clamp(value, 0f, 1f) * 255f, MidpointRounding.ToEven);
 

@@ -40,7 +40,9 @@ public sealed record ExperimentSettings
     public required string TestData { get; init; }
     public int TrainLimit { get; init; } = 10_000;
     public int? TestLimit { get; init; } = 2_000;
-    public double Rate { get; init; } = 0.1;
+    public const double DefaultRate = 0.1;
+
+    public double Rate { get; init; } = DefaultRate;
     public TrainingOptions Training { get; init; } = new() { Width = 16, Epochs = 20, Augmentation = Augmentation.Flip };
     public DetectionOptions Detection { get; init; } = new();
     public ulong Seed { get; init; }

@@ -14,6 +14,9 @@ public class PoisonerTests
     [InlineData("blend", "a2a", 0.25, 120)]
     [InlineData("wanet", "ut", 0.05, 300)]
     [InlineData("adaptive-patch", "a2o", 0.07, 150)]
+    [InlineData("grating", "a2a", 0.1, 150)]
+    [InlineData("tint", "ut", 0.1, 150)]
+    [InlineData("rotated-patch", "a2o", 0.1, 150)]
     public void PoisonsExactlyRoundedRateTimesNWithLabelsThatFollowTheMode(string attack, string mode, double rate, int count)
     {
         var clean = SyntheticImages.Create(perClass: count / 3, classes: 3, height: 16, width: 16);

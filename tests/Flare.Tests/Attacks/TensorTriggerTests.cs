@@ -12,6 +12,9 @@ public class TensorTriggerTests
     [InlineData("blend")]
     [InlineData("wanet")]
     [InlineData("adaptive-patch")]
+    [InlineData("grating")]
+    [InlineData("tint")]
+    [InlineData("rotated-patch")]
     public void TensorBatchesGetTheSameTriggerAsFloatArrays(string name)
     {
         TorchRuntime.EnsureLoaded();

@@ -172,6 +172,152 @@ public class TriggerTests
                 if (InPatch(masks[j], i)) Assert.Equal(patterns[j][i], test[i]);
     }
 
+    [Fact]
+    public void GratingAddsOneFaintSinusoidWhoseEnergyIsInItsSeededFrequencyBin()
+    {
+        var attack = new Grating(new AttackSetup(Size, Size, Seed: 13));
+        var length = Math.Sqrt(attack.CyclesX * attack.CyclesX + attack.CyclesY * attack.CyclesY);
+        Assert.InRange(length, 0.1 * Size, 0.25 * Size);
+        // Mid-range pixels, so the clamp does not cut the wave.
+        var clean = RandomImage(seed: 14, low: 20, high: 230);
+        var poisoned = (byte[])clean.Clone();
+        attack.PoisonTrainingImage(poisoned, 0, new SeededRandom(0));
+        var test = (byte[])clean.Clone();
+        attack.TriggerTestImage(test);
+        Assert.Equal(poisoned, test);
+
+        var difference = new double[Plane];
+        for (var p = 0; p < Plane; p++)
+        {
+            difference[p] = poisoned[p] - clean[p];
+            for (var c = 1; c < ImageSet.Channels; c++) Assert.Equal(difference[p], poisoned[c * Plane + p] - clean[c * Plane + p]);
+        }
+        for (var y = 0; y < Size; y++)
+            for (var x = 0; x < Size; x++)
+            {
+                var wave = 6 * Math.Sin(2 * Math.PI * ((double)attack.CyclesX * x / Size + (double)attack.CyclesY * y / Size) + attack.Phase);
+                Assert.InRange(difference[y * Size + x], wave - 0.51, wave + 0.51);
+            }
+
+        // Parseval: the share of the difference's energy in the DFT bins +-(kx, ky).
+        double Power(int ky, int kx)
+        {
+            double re = 0, im = 0;
+            for (var y = 0; y < Size; y++)
+                for (var x = 0; x < Size; x++)
+                {
+                    var angle = -2 * Math.PI * ((double)kx * x / Size + (double)ky * y / Size);
+                    re += difference[y * Size + x] * Math.Cos(angle);
+                    im += difference[y * Size + x] * Math.Sin(angle);
+                }
+            return re * re + im * im;
+        }
+        var total = Plane * difference.Sum(d => d * d);
+        var share = 2 * Power(attack.CyclesY, attack.CyclesX) / total;
+        Assert.True(share > 0.9, $"only {share:P1} of the change lies at the grating's frequency");
+
+        // Clamped: a white image stays white where the wave is positive, and never leaves [0, 255].
+        var white = Enumerable.Repeat((byte)255, 3 * Plane).ToArray();
+        attack.TriggerTestImage(white);
+        Assert.All(white, v => Assert.InRange(v, 249, 255));
+        Assert.Contains(white, v => v == 255);
+    }
+
+    [Fact]
+    public void TintMapsEveryPixelThroughTheSameAffineMapPerChannel()
+    {
+        var attack = new Tint(new AttackSetup(Size, Size, Seed: 15));
+        var clean = RandomImage(seed: 16, low: 0, high: 255);
+        var poisoned = (byte[])clean.Clone();
+        attack.PoisonTrainingImage(poisoned, 0, new SeededRandom(0));
+        var test = (byte[])clean.Clone();
+        attack.TriggerTestImage(test);
+        Assert.Equal(poisoned, test);
+
+        for (var c = 0; c < ImageSet.Channels; c++)
+        {
+            var gain = attack.Gains[c];
+            var offset = attack.Offsets[c];
+            Assert.InRange(Math.Abs(gain - 1), 0.1, 0.2);
+            Assert.InRange(Math.Abs(offset), 0.03, 0.08);
+            // Global: each output is the map of its input alone, wherever the pixel is.
+            for (var p = 0; p < Plane; p++)
+            {
+                var expected = Math.Clamp(gain * clean[c * Plane + p] + 255 * offset, 0, 255);
+                Assert.InRange(poisoned[c * Plane + p], expected - 0.51, expected + 0.51);
+            }
+        }
+        Assert.True(attack.Gains.Distinct().Count() > 1 || attack.Offsets.Distinct().Count() > 1, "the filter should cast a colour");
+        var changed = Enumerable.Range(0, clean.Length).Count(i => clean[i] != poisoned[i]);
+        Assert.True(changed > clean.Length * 0.9, $"only {changed} of {clean.Length} values changed");
+    }
+
+    [Fact]
+    public void RotatedPatchIsOneRotatedCheckerAtADifferentRandomPositionPerImage()
+    {
+        var attack = new RotatedPatch(new AttackSetup(Size, Size, Seed: 17));
+        Assert.InRange(attack.AngleDegrees, 15, 75);
+        var pattern = Picture(attack, "trigger-pattern.png");
+        var mask = Picture(attack, "trigger-mask.png");
+        var footprint = Enumerable.Range(0, Plane).Where(p => mask[p] == 255).ToArray();
+        Assert.All(Enumerable.Range(0, Plane).Where(p => mask[p] != 255), p => Assert.Equal(0, mask[p]));
+
+        // About the checker's 25 pixels, rotated: its box is wider than 5 and it does not fill it.
+        Assert.InRange(footprint.Length, 20, 30);
+        var rows = footprint.Select(p => p / Size).ToArray();
+        var columns = footprint.Select(p => p % Size).ToArray();
+        var box = (rows.Max() - rows.Min() + 1) * (columns.Max() - columns.Min() + 1);
+        Assert.True(rows.Max() - rows.Min() + 1 > 5 && box > footprint.Length + 8, $"a {footprint.Length}-pixel patch in a {box}-pixel box is not rotated");
+        // Two complementary colours, half the range apart in every channel.
+        var colors = footprint.Select(p => (pattern[p], pattern[Plane + p], pattern[2 * Plane + p])).Distinct().ToArray();
+        Assert.Equal(2, colors.Length);
+        Assert.True(Math.Abs(colors[0].Item1 - colors[1].Item1) >= 126 && Math.Abs(colors[0].Item2 - colors[1].Item2) >= 126 && Math.Abs(colors[0].Item3 - colors[1].Item3) >= 126);
+
+        // Where did the patch go? The one shift of the picture that explains every changed value.
+        (int Top, int Left) Position(byte[] clean, byte[] changed)
+        {
+            var found = new List<(int, int)>();
+            for (var top = 0; top <= Size - attack.Size; top++)
+                for (var left = 0; left <= Size - attack.Size; left++)
+                {
+                    var expected = (byte[])clean.Clone();
+                    foreach (var p in footprint)
+                        for (var c = 0; c < ImageSet.Channels; c++)
+                            expected[c * Plane + p + top * Size + left] = pattern[c * Plane + p];
+                    if (expected.AsSpan().SequenceEqual(changed)) found.Add((top, left));
+                }
+            Assert.Single(found);
+            return found[0];
+        }
+
+        var image = RandomImage(seed: 18, low: 0, high: 255);
+        var positions = new HashSet<(int, int)>();
+        for (var sample = 0; sample < 6; sample++)
+        {
+            var poisoned = (byte[])image.Clone();
+            attack.PoisonTrainingImage(poisoned, sample, new SeededRandom(100 + (ulong)sample));
+            positions.Add(Position(image, poisoned));
+            var again = (byte[])image.Clone();
+            attack.PoisonTrainingImage(again, sample, new SeededRandom(100 + (ulong)sample));
+            Assert.Equal(poisoned, again);
+        }
+        Assert.True(positions.Count >= 5, $"6 samples got only {positions.Count} positions");
+
+        // Test time: a position per image (from its pixels), the same each time for the same image.
+        var testPositions = new HashSet<(int, int)>();
+        for (var seed = 0; seed < 6; seed++)
+        {
+            var clean = RandomImage(seed: 200 + (ulong)seed, low: 0, high: 255);
+            var test = (byte[])clean.Clone();
+            attack.TriggerTestImage(test);
+            testPositions.Add(Position(clean, test));
+            var again = (byte[])clean.Clone();
+            attack.TriggerTestImage(again);
+            Assert.Equal(test, again);
+        }
+        Assert.True(testPositions.Count >= 5, $"6 test images got only {testPositions.Count} positions");
+    }
+
     [Theory]
     [MemberData(nameof(AttackNames))]
     public void TriggersAreFixedByTheSeed(string name)
@@ -182,6 +328,9 @@ public class TriggerTests
         Assert.Equal(a.TriggerImages.Select(t => t.FileName), b.TriggerImages.Select(t => t.FileName));
         for (var t = 0; t < a.TriggerImages.Count; t++) Assert.Equal(a.TriggerImages[t].Pixels, b.TriggerImages[t].Pixels);
         Assert.Equal(AttackRecord.ParametersOf(a).ToJsonString(), AttackRecord.ParametersOf(b).ToJsonString());
+        // attack.json keeps the parameters exactly, so the trigger can be rebuilt and checked from the file.
+        var written = System.Text.Json.JsonSerializer.Serialize(AttackRecord.ParametersOf(a), new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        Assert.Equal(AttackRecord.ParametersOf(a).ToJsonString(), System.Text.Json.Nodes.JsonNode.Parse(written)!.ToJsonString());
 
         var image = RandomImage(seed: 10, low: 0, high: 255);
         var fromA = (byte[])image.Clone();
