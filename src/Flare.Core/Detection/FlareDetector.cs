@@ -16,6 +16,12 @@ public sealed record StageTimes
     public double SubspaceSearch { get; init; }
 }
 
+/// <summary>A minority cluster FLARE weighed: in which subspace (k) and label (null: the whole data set), how isolated, and whether it was flagged.</summary>
+public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, double Isolation, bool Flagged)
+{
+    public required int[] Members { get; init; }
+}
+
 /// <summary>What FLARE concluded about a data set.</summary>
 public sealed record DetectionResult
 {
@@ -29,6 +35,19 @@ public sealed record DetectionResult
 
     public required IReadOnlyList<SubspaceTrial> Trials { get; init; }
     public required PoisonedClusterDecision? Decision { get; init; }
+
+    /// <summary>Every minority cluster weighed, in the whole data set (stable subspaces) and within labels (the class-conditional stage).</summary>
+    public required IReadOnlyList<SuspectCluster> Suspects { get; init; }
+
+    /// <summary>
+    /// Per sample, how isolated the most isolated minority cluster holding it was: 1 - isolation of
+    /// every candidate weighed (global or within a label), 0 for samples in none. Flagged samples
+    /// rank first; when nothing is flagged, the top of this ranking is where to look.
+    /// </summary>
+    public required double[] Suspicion { get; init; }
+
+    /// <summary>The most isolated minority cluster weighed anywhere, flagged or not: the strongest evidence the search saw.</summary>
+    public SuspectCluster? StrongestSuspect => Suspects.MinBy(s => s.Isolation);
     public required string Verdict { get; init; }
     public required Representation Representation { get; init; }
     public required int MinClusterSize { get; init; }
@@ -49,7 +68,8 @@ public sealed record DetectionResult
 /// </summary>
 public static class FlareDetector
 {
-    public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, CancellationToken cancellationToken = default)
+    /// <param name="labels">The training labels; with them, a search that finds no island in the whole data set looks within each label (<see cref="ClassConditionalSearch"/>).</param>
+    public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var minClusterSize = options.MinClusterSizeFor(features.Count);
@@ -82,23 +102,42 @@ public static class FlareDetector
                 stage.Advance(1, $"k={k}: {status}");
             }
         }
-        var searchSeconds = clock.Elapsed.TotalSeconds;
         var shown = deciding ?? trials.FirstOrDefault(t => t.Stable) ?? trials[0];
         var tree = shown.Clustering.CondensedTree;
         var flagged = new bool[features.Count];
         if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
             foreach (var point in tree.Points(poisoned)) flagged[point] = true;
+        var suspects = GlobalSuspects(trials, options).ToList();
+
+
+        var searchedLabels = deciding is null && labels is not null && options.LabelIsolation > 0 && shown.Stable;
+        if (searchedLabels)
+        {
+            using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
+            var islands = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, options, cancellationToken);
+            foreach (var island in islands.Where(i => i.Flagged))
+                foreach (var point in island.Members) flagged[point] = true;
+            suspects.AddRange(islands);
+            ProcessMemory.Release();
+            stage.Advance(1, $"{islands.Count(i => i.Flagged)} label(s) with an island");
+        }
+        var searchSeconds = clock.Elapsed.TotalSeconds;
+        var flaggedIslands = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
         var verdict = deciding is not null
             ? decision!.Reason
-            : trials.Any(t => t.Stable)
-                ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}): nothing flagged"
-                : $"no stable subspace (k = 0..{maxDropped}): nothing flagged";
+            : flaggedIslands.Count > 0
+                ? $"no island in the whole data set; within {flaggedIslands.Count} label(s) a cluster splits off at no more than {options.LabelIsolation:G2} x the density at which the rest of its label splits ({string.Join(", ", flaggedIslands.Select(i => $"label {i.Label}: {i.Size} samples at {i.Isolation:G2}"))})"
+                : trials.Any(t => t.Stable)
+                    ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"
+                    : $"no stable subspace (k = 0..{maxDropped}): nothing flagged";
         return new DetectionResult
         {
             Flagged = flagged,
             PrimaryCluster = PrimaryClusters(tree, decision),
-            DroppedLayers = deciding?.DroppedLayers,
+            DroppedLayers = deciding?.DroppedLayers ?? (flaggedIslands.Count > 0 ? shown.DroppedLayers : null),
             Trials = trials,
+            Suspects = suspects,
+            Suspicion = Suspicion(features.Count, suspects),
             Shown = shown,
             Decision = decision,
             Verdict = verdict,
@@ -111,6 +150,29 @@ public static class FlareDetector
                 SubspaceSearch = searchSeconds,
             },
         };
+    }
+
+    // Every minority cluster the choice weighed in a stable subspace, with its members.
+    private static IEnumerable<SuspectCluster> GlobalSuspects(IEnumerable<SubspaceTrial> trials, DetectionOptions options)
+    {
+        foreach (var trial in trials.Where(t => t.Stable))
+        {
+            var tree = trial.Clustering.CondensedTree;
+            var choice = PoisonedClusterChoice.Choose(tree, options.Isolation, options.Depth);
+            foreach (var candidate in choice.Candidates)
+                yield return new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Isolation, candidate.Cluster == choice.PoisonedCluster) { Members = tree.Points(candidate.Cluster) };
+        }
+    }
+
+    private static double[] Suspicion(int count, IEnumerable<SuspectCluster> suspects)
+    {
+        var suspicion = new double[count];
+        foreach (var suspect in suspects)
+        {
+            var score = Math.Clamp(1 - suspect.Isolation, 0, 1);
+            foreach (var point in suspect.Members) suspicion[point] = Math.Max(suspicion[point], score);
+        }
+        return suspicion;
     }
 
     // The root's children, refined by the clusters the choice compared when it looked further down.

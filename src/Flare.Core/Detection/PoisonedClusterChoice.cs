@@ -9,8 +9,18 @@ public sealed record ClusterSummary(int Id, int Size, double BirthLambda, double
         new(cluster, tree.Size(cluster), tree.BirthLambda(cluster), tree.DeathLambda(cluster), tree.Persistence(cluster));
 }
 
-/// <summary>The outcome of the stability-based choice: the two primary clusters and the one judged poisoned, if any.</summary>
-public sealed record PoisonedClusterDecision(IReadOnlyList<ClusterSummary> Primary, int? PoisonedCluster, string Reason);
+/// <summary>
+/// A minority cluster the choice weighed: the most persistent one of a split that the majority did
+/// not win. Isolation is the density at which it splits off over the density at which the majority
+/// itself splits: near 1 for a piece of the benign data, far below 1 for an island.
+/// </summary>
+public sealed record IslandCandidate(int Cluster, int Size, double Isolation);
+
+/// <summary>The outcome of the stability-based choice: the two primary clusters, the one judged poisoned, if any, and every minority cluster weighed on the way.</summary>
+public sealed record PoisonedClusterDecision(IReadOnlyList<ClusterSummary> Primary, int? PoisonedCluster, string Reason)
+{
+    public IReadOnlyList<IslandCandidate> Candidates { get; init; } = [];
+}
 
 /// <summary>
 /// The paper's Eq. 7-8: split the condensed tree at the root into its primary clusters and call
@@ -35,16 +45,21 @@ public static class PoisonedClusterChoice
     // attack found on CIFAR-10); benign groups 0.38 (full clean CIFAR-10) and 0.9 or more (10,000 images).
     public const double DefaultIsolation = 0.1;
 
+    // Within one label the stage is off by default until held-out cases confirm a threshold
+    // (measured development ratios: docs/results.md, "Within each label").
+    public const double DefaultLabelIsolation = 0;
+
     public static PoisonedClusterDecision Choose(CondensedTree tree, double isolation = DefaultIsolation, int depth = 1)
     {
-        var first = ChooseAmong(tree, tree.Root, isolation, out var majority);
+        var candidates = new List<IslandCandidate>();
+        var first = ChooseAmong(tree, tree.Root, isolation, candidates, out var majority);
         var decision = first;
         for (var level = 1; level < depth && decision.PoisonedCluster is null && majority is { } inside; level++)
-            decision = ChooseAmong(tree, inside, isolation, out majority);
-        return decision.PoisonedCluster is null ? first : decision;
+            decision = ChooseAmong(tree, inside, isolation, candidates, out majority);
+        return (decision.PoisonedCluster is null ? first : decision) with { Candidates = candidates };
     }
 
-    private static PoisonedClusterDecision ChooseAmong(CondensedTree tree, int parent, double isolation, out int? majorityCluster)
+    private static PoisonedClusterDecision ChooseAmong(CondensedTree tree, int parent, double isolation, List<IslandCandidate> candidates, out int? majorityCluster)
     {
         var primary = tree.ChildClusters(parent).Select(c => ClusterSummary.Of(tree, c)).ToList();
         majorityCluster = null;
@@ -56,6 +71,7 @@ public static class PoisonedClusterChoice
         majorityCluster = majority.Id;
         if (candidate.Id == majority.Id)
             return new PoisonedClusterDecision(primary, null, $"the most persistent cluster{where} (#{candidate.Id}, {candidate.Size} samples) is the majority: no stable minority cluster");
+        candidates.Add(new IslandCandidate(candidate.Id, candidate.Size, candidate.BirthLambda / majority.DeathLambda));
         if (candidate.BirthLambda > isolation * majority.DeathLambda)
             return new PoisonedClusterDecision(primary, null, $"the most persistent minority cluster{where} (#{candidate.Id}, {candidate.Size} samples) splits off at lambda {candidate.BirthLambda:G3}, not far below the majority's own split at {majority.DeathLambda:G3}: no isolated minority cluster");
         return new PoisonedClusterDecision(primary, candidate.Id, $"cluster #{candidate.Id} ({candidate.Size} samples){where} persists longest (kappa {candidate.Persistence:G4} against {majority.Persistence:G4}) and splits off at lambda {candidate.BirthLambda:G3}, below {isolation:G2} x the majority's split at {majority.DeathLambda:G3}");

@@ -46,6 +46,9 @@ public sealed record ExperimentSettings
     public TrainingOptions Training { get; init; } = new() { Width = 16, Epochs = 20, Augmentation = Augmentation.Flip };
     public DetectionOptions Detection { get; init; } = new();
     public ulong Seed { get; init; }
+
+    /// <summary>Train and extract only (detection is run later with bench redetect).</summary>
+    public bool SkipDetection { get; init; }
 }
 
 /// <summary>
@@ -57,6 +60,7 @@ public sealed record ExperimentSettings
 public static class DetectionExperiment
 {
     public const string TruthFile = "truth.txt";
+    public const string LabelsFile = "labels.txt";
 
     public static ExperimentOutcome Run(ExperimentCase @case, ExperimentSettings settings, ImageSet cleanTrain, ImageSet cleanTest, string caseFolder, IProgressSink progress)
     {
@@ -73,6 +77,7 @@ public static class DetectionExperiment
             coverCount = poisonedSet.Plan.Cover.Length;
         }
         File.WriteAllLines(Path.Combine(caseFolder, TruthFile), poisoned.Select(p => p ? "1" : "0"));
+        File.WriteAllLines(Path.Combine(caseFolder, LabelsFile), images.Labels.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
         var clock = Stopwatch.StartNew();
         var trained = Trainer.Train(images, settings.Training with { Seed = settings.Seed }, progress);
@@ -108,7 +113,7 @@ public static class DetectionExperiment
             AttackSuccessRate = asr,
             TrainingSeconds = trainingSeconds,
             ExtractionSeconds = extractionSeconds,
-            Detection = [Detect(features.PerLayer, poisoned, settings.Detection, progress), Detect(features.PerChannel, poisoned, settings.Detection, progress)],
+            Detection = settings.SkipDetection ? [] : [Detect(features.PerLayer, poisoned, images.Labels, settings.Detection, progress), Detect(features.PerChannel, poisoned, images.Labels, settings.Detection, progress)],
         };
         File.WriteAllText(Path.Combine(caseFolder, "outcome.json"), JsonSerializer.Serialize(outcome, ExperimentTable.Json));
         return outcome;
@@ -120,8 +125,11 @@ public static class DetectionExperiment
         var previous = JsonSerializer.Deserialize<ExperimentOutcome>(File.ReadAllText(Path.Combine(caseFolder, "outcome.json")), ExperimentTable.Json)
             ?? throw new FlareException($"{caseFolder}: unreadable outcome.json");
         var poisoned = File.ReadAllLines(Path.Combine(caseFolder, TruthFile)).Select(l => l.Trim() == "1").ToArray();
+        var labelsPath = Path.Combine(caseFolder, LabelsFile);
+        if (!File.Exists(labelsPath)) throw new FlareException($"{caseFolder}: no {LabelsFile} (written by flare bench detection since the class-conditional stage); re-run the case");
+        var labels = File.ReadAllLines(labelsPath).Select(l => int.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         var detections = new[] { Representation.Layer, Representation.Channel }
-            .Select(r => Detect(LoadFeatures(caseFolder, r), poisoned, options, progress))
+            .Select(r => Detect(LoadFeatures(caseFolder, r), poisoned, labels, options, progress))
             .ToList();
         var outcome = previous with { Detection = detections };
         File.WriteAllText(Path.Combine(caseFolder, "outcome.json"), JsonSerializer.Serialize(outcome, ExperimentTable.Json));
@@ -137,9 +145,9 @@ public static class DetectionExperiment
         return new LatentFeatures(matrix, layers, representation);
     }
 
-    private static RepresentationOutcome Detect(LatentFeatures features, bool[] poisoned, DetectionOptions options, IProgressSink progress)
+    private static RepresentationOutcome Detect(LatentFeatures features, bool[] poisoned, int[] labels, DetectionOptions options, IProgressSink progress)
     {
-        var result = FlareDetector.Detect(features, options with { Representation = features.Representation }, progress);
+        var result = FlareDetector.Detect(features, options with { Representation = features.Representation }, progress, labels);
         var metrics = DetectionMetrics.Compute(result.Flagged, poisoned);
         return new RepresentationOutcome(features.Representation.ToName(), result.DroppedLayers, result.FlaggedCount,
             metrics.TruePositiveRate, metrics.FalsePositiveRate, metrics.Precision, result.Verdict,
