@@ -18,6 +18,7 @@ internal static class DetectionSummary
         Console.WriteLine($"flagged         {result.FlaggedCount} of {run.Images.Count} samples ({CommandOutput.Percent((double)result.FlaggedCount / run.Images.Count)})");
         Console.WriteLine($"verdict         {result.Verdict}");
         Console.WriteLine($"model fit       {FitText(run.Fit)}");
+        Console.WriteLine($"evidence        {DetectionReport.SuspectLine(result, run.Options)}");
         Console.WriteLine($"subspace        {SubspaceText(result)}, {result.Representation.ToName()} features");
         if (run.Metrics is { } m)
         {

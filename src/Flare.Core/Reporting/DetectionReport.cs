@@ -77,6 +77,7 @@ public static class DetectionReport
                 run.Options.Xi,
                 run.Options.Depth,
                 run.Options.Isolation,
+                run.Options.LabelIsolation,
                 MinClusterSize = result.MinClusterSize,
                 run.Options.Neighbors,
                 run.Options.MinDist,
@@ -103,6 +104,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
+            Suspects = result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, c.Isolation, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -121,10 +123,10 @@ public static class DetectionReport
 
     private static void WriteSuspicious(string path, DetectionRun run)
     {
-        var text = new StringBuilder("index,path,label,cluster,flagged\n");
+        var text = new StringBuilder("index,path,label,cluster,flagged,suspicion\n");
         for (var i = 0; i < run.Images.Count; i++)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{i},{Csv.Field(run.Images.SourcePaths[i])},{Csv.Field(run.Images.ClassNames[run.Images.Labels[i]])},{run.Result.PrimaryCluster[i]},{(run.Result.Flagged[i] ? 1 : 0)}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{i},{Csv.Field(run.Images.SourcePaths[i])},{Csv.Field(run.Images.ClassNames[run.Images.Labels[i]])},{run.Result.PrimaryCluster[i]},{(run.Result.Flagged[i] ? 1 : 0)},{run.Result.Suspicion[i]:F4}\n");
         }
         OutputFiles.WriteAllText(path, text.ToString());
     }
@@ -136,6 +138,7 @@ public static class DetectionReport
         text.AppendLine("# Flare detection report").AppendLine();
         text.AppendLine($"**{result.FlaggedCount} of {run.Images.Count} samples ({Percent((double)result.FlaggedCount / run.Images.Count)}) flagged as poisoned.** {Capitalize(result.Verdict)}.").AppendLine();
         text.AppendLine(FitLine(run.Fit)).AppendLine();
+        AppendEvidence(text, run);
         if (run.Metrics is { } m)
         {
             text.AppendLine("## Against the manifest's ground truth").AppendLine();
@@ -147,7 +150,7 @@ public static class DetectionReport
         text.AppendLine($"- data: `{Path.GetFullPath(run.DataPath)}`, {run.Images.Count} images of {run.Images.Width}x{run.Images.Height}, {run.Images.ClassNames.Count} classes");
         text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
         text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
-        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}").AppendLine();
+        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, label isolation {(run.Options.LabelIsolation > 0 ? run.Options.LabelIsolation.ToString(CultureInfo.InvariantCulture) : "off")}").AppendLine();
         text.AppendLine("## Stable subspace search").AppendLine();
         text.AppendLine("| k (layers dropped) | columns | clusters | walk: cluster (size) kappa | stable |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
@@ -176,6 +179,35 @@ public static class DetectionReport
     }
 
     /// <summary>One sentence on the model's fit to the data, for people (the CLI summary prints the same).</summary>
+    private const int SuspectsShown = 10;
+
+    /// <summary>A one-line account of the strongest suspect, so that "nothing flagged" says how close the search came.</summary>
+    public static string SuspectLine(DetectionResult result, DetectionOptions options) => result.StrongestSuspect switch
+    {
+        null => "no minority cluster was weighed: the data formed no split the choice could judge",
+        { Flagged: true } s => $"strongest suspect flagged: {Describe(s)}",
+        var s => $"strongest suspect not flagged: {Describe(s)}, above the {(s.Label is null ? options.Isolation : options.LabelIsolation):G2} an island needs; the suspicion column of {SuspiciousFile} ranks its samples first",
+    };
+
+    private static string Describe(SuspectCluster s) =>
+        $"{s.Size} samples {(s.Label is { } label ? $"within label {label}" : "in the whole data set")} at k = {s.DroppedLayers}, splitting off at {s.Isolation:G2} of the density at which the rest splits";
+
+    private static void AppendEvidence(StringBuilder text, DetectionRun run)
+    {
+        var result = run.Result;
+        text.AppendLine("## How strong the evidence is").AppendLine();
+        text.AppendLine($"- {Capitalize(SuspectLine(result, run.Options))}.");
+        if (result.FlaggedCount == 0)
+            text.AppendLine("- Nothing flagged is not a certificate of a clean data set: FLARE finds a backdoor only where the model learned it and its samples stand apart as an island. Look at the top of the suspicion ranking, and see the model-fit line above.");
+        text.AppendLine();
+        if (result.Suspects.Count == 0) return;
+        text.AppendLine("| k | where | size | isolation (lower = more apart) | flagged |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var s in result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown))
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.DroppedLayers} | {(s.Label is { } label ? $"label {Csv.Field(run.Images.ClassNames[label])}" : "whole data set")} | {s.Size} | {s.Isolation:G3} | {(s.Flagged ? "yes" : "no")} |");
+        text.AppendLine();
+    }
+
     public static string FitLine(ModelFit? fit) => fit switch
     {
         null => "Model fit: not measured.",
