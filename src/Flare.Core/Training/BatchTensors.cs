@@ -5,11 +5,16 @@ namespace Flare.Training;
 /// <summary>Copies an assembled batch into fresh tensors without allocating managed arrays per batch.</summary>
 internal static class BatchTensors
 {
-    public static Tensor Images(ReadOnlySpan<float> buffer, int count, int height, int width)
+    /// <summary>
+    /// An N x 3 x H x W tensor over an assembled batch. A channels-last batch becomes an N x H x W x 3
+    /// tensor viewed as N x 3 x H x W, which is how libtorch recognises channels-last memory.
+    /// </summary>
+    public static Tensor Images(ReadOnlySpan<float> buffer, int count, int height, int width, BatchLayout layout = BatchLayout.ChannelsFirst)
     {
-        var tensor = empty([count, Data.ImageSet.Channels, height, width]);
-        tensor.data<float>().CopyFrom(buffer[..(count * Data.ImageSet.Channels * height * width)], 0, 0);
-        return tensor;
+        var channels = Data.ImageSet.Channels;
+        var tensor = layout == BatchLayout.ChannelsFirst ? empty([count, channels, height, width]) : empty([count, height, width, channels]);
+        tensor.data<float>().CopyFrom(buffer[..(count * channels * height * width)], 0, 0);
+        return layout == BatchLayout.ChannelsFirst ? tensor : tensor.permute(0, 3, 1, 2);
     }
 
     public static Tensor Labels(ReadOnlySpan<long> labels, int count)
