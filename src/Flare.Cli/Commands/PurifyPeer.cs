@@ -21,6 +21,10 @@ internal static class PurifyPeer
         // The allocator settings Flare gives itself (TorchRuntime), so both sides reuse freed activation buffers alike.
         start.Environment["MALLOC_MMAP_THRESHOLD_"] = $"{1 << 30}";
         start.Environment["MALLOC_TRIM_THRESHOLD_"] = $"{1 << 30}";
+        // And the OpenMP wait policy Flare chose for the machine's load: spinning threads under load
+        // would slow the peer several times over (docs/benchmarks.md), which is no fair comparison.
+        foreach (var (name, value) in Native.TorchRuntime.OpenMpEnvironment)
+            start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new FlareException($"--python: {python} could not be started");
         var error = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();
