@@ -1,6 +1,7 @@
 """PyTorch peer for `flare bench throughput`: the same CIFAR ResNet-18 shape, random 32x32 inputs,
 SGD(0.01, momentum 0.9, wd 5e-4), 3 warm-up steps, then timed training and inference steps.
 Run with Debian's python3-torch: /usr/bin/python3 bench/pytorch_throughput.py --width 16 64
+--channels-last puts the model and the input in torch.channels_last, like Flare's default training layout.
 """
 import argparse
 import time
@@ -46,11 +47,14 @@ class ResNet18(nn.Module):
         return self.head(x)
 
 
-def measure(width, batch, steps, warmup=3):
+def measure(width, batch, steps, channels_last, warmup=3):
     torch.manual_seed(0)
     model = ResNet18(width)
     optimizer = torch.optim.SGD(model.parameters(), 0.01, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(batch, 3, 32, 32)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))
     model.train()
 
@@ -84,12 +88,14 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for width in args.width:
         steps = max(3, args.steps // 4) if width > 32 else args.steps
-        train, infer = measure(width, args.batch, steps)
-        print(f"pytorch {torch.__version__} resnet18 width {width} batch {args.batch} threads {torch.get_num_threads()}: "
+        train, infer = measure(width, args.batch, steps, args.channels_last)
+        layout = "channels-last" if args.channels_last else "channels-first"
+        print(f"pytorch {torch.__version__} resnet18 width {width} batch {args.batch} threads {torch.get_num_threads()} {layout}: "
               f"train {train:.0f} img/s, infer {infer:.0f} img/s")
 
 

@@ -14,6 +14,8 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure speed on this machine (figures for docs/benchmarks.md)");
         command.Subcommands.Add(Throughput());
+        command.Subcommands.Add(Training());
+        command.Subcommands.Add(Purify());
         command.Subcommands.Add(Detection());
         command.Subcommands.Add(Redetect());
         return command;
@@ -107,30 +109,144 @@ internal static class BenchCommand
         File.WriteAllText(Path.Combine(folder, "results.json"), System.Text.Json.JsonSerializer.Serialize(outcomes, ExperimentTable.Json));
     }
 
+    private static Command Purify()
+    {
+        var data = CommonOptions.RequiredPath("--data", "Images to purify (e.g. a poisoned folder written by flare poison)");
+        var limit = new Option<int>("--limit") { Description = "Images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (purify's recipe otherwise)", DefaultValueFactory = _ => 20 };
+        var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
+        var peer = new Option<string>("--peer") { Description = "The PyTorch peer script", DefaultValueFactory = _ => Path.Combine("bench", "pytorch_purify.py") };
+        var python = new Option<string>("--python") { Description = "Python with torch and umap-learn (Debian: python3-torch, umap-learn)", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var seed = CommonOptions.Seed();
+        var json = CommonOptions.Json();
+        var command = new Command("purify", "Time purify's stages in Flare and in the PyTorch peer on the same images, one after the other, with the ratio per stage")
+        {
+            data, limit, epochs, width, peer, python, seed, json,
+        };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var peerScript = parse.GetValue(peer)!;
+            if (!File.Exists(peerScript)) throw new FlareException($"--peer: {peerScript} not found (run from the repository root or pass the script's path)");
+            var training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip, Seed = parse.GetValue(seed) };
+            var peerInput = Path.Combine(Path.GetTempPath(), $"flare-peer-{Environment.ProcessId}.bin");
+            try
+            {
+                var (images, flare) = ProgressDisplay.Run(progress =>
+                {
+                    var images = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "images");
+                    PurifyBenchmark.WritePeerInput(images, peerInput);
+                    return (images, PurifyBenchmark.Run(images, training, new Flare.Detection.DetectionOptions(), progress));
+                });
+                var (peerName, pytorch) = PurifyPeer.Run(parse.GetValue(python)!, peerScript, peerInput, training);
+                var rows = new (string Stage, double Flare, double? Peer)[]
+                {
+                    ("training", flare.Training, pytorch.Training),
+                    ("extraction", flare.Extraction, pytorch.Extraction),
+                    ("embedding (UMAP, all features)", flare.Embedding, pytorch.Embedding),
+                    ("train + extract + embed", flare.Training + flare.Extraction + flare.Embedding, pytorch.Training + pytorch.Extraction + pytorch.Embedding),
+                    ("subspace search (Flare only)", flare.Search ?? 0, null),
+                };
+                if (parse.GetValue(json))
+                    CommandOutput.WriteJson(new { Images = images.Count, Peer = peerName, Flare = flare, PyTorch = pytorch, Stages = rows.Select(r => new { r.Stage, r.Flare, r.Peer, Ratio = r.Flare / r.Peer }) });
+                else
+                {
+                    Console.WriteLine($"{images.Count} images, {training.Epochs} epochs, width {training.Width}; peer: {peerName}");
+                    Console.WriteLine($"{"stage",-32} {"Flare s",9} {"PyTorch s",10} {"ratio",6}");
+                    foreach (var (stage, flareSeconds, peerSeconds) in rows)
+                        Console.WriteLine($"{stage,-32} {flareSeconds,9:F1} {(peerSeconds is { } p ? p.ToString("F1") : "-"),10} {(peerSeconds is { } q ? (flareSeconds / q).ToString("F2") + "x" : ""),6}");
+                    Console.WriteLine($"training images/s: Flare {flare.TrainImagesPerSecond:F0}, PyTorch {pytorch.TrainImagesPerSecond:F0}; train accuracy (last epoch): Flare {flare.TrainAccuracy:P1}, PyTorch {pytorch.TrainAccuracy:P1}");
+                }
+            }
+            finally
+            {
+                File.Delete(peerInput);
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Training()
+    {
+        var data = CommonOptions.RequiredPath("--data", "Training images (e.g. ../shared/data/cifar10/train)");
+        var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 5_000 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation, the purify recipe)", DefaultValueFactory = _ => 1 };
+        var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
+        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout before channels-last became the default), for A/B runs" };
+        var seed = CommonOptions.Seed();
+        var json = CommonOptions.Json();
+        var command = new Command("training", "Time each part of the training step on real images; prints the weights' digest to check determinism")
+        {
+            data, limit, epochs, width, channelsFirst, seed, json,
+        };
+        command.SetAction(parse => CommandRunner.Run(() =>
+        {
+            var options = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip, Seed = parse.GetValue(seed), ChannelsLast = !parse.GetValue(channelsFirst) };
+            var profile = new TrainingProfile();
+            var result = ProgressDisplay.Run(progress =>
+            {
+                var images = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "training images");
+                return Trainer.Train(images, options, progress, profile: profile);
+            });
+            using var model = result.Model;
+            var summary = new
+            {
+                Images = profile.Images,
+                Steps = profile.Steps,
+                ImagesPerSecond = profile.Images / result.History.Sum(h => h.Seconds),
+                Loss = result.History[^1].Loss,
+                Accuracy = result.History[^1].Accuracy,
+                WeightDigest = WeightDigest.Of(model),
+                Parts = profile.Breakdown().Select(p => new { Part = p.Part.ToString(), p.MillisecondsPerStep, p.Share }).ToList(),
+            };
+            if (parse.GetValue(json)) CommandOutput.WriteJson(summary);
+            else
+            {
+                foreach (var part in summary.Parts)
+                    Console.WriteLine($"{part.Part,-10} {part.MillisecondsPerStep,8:F2} ms/step {part.Share,7:P1}");
+                Console.WriteLine($"{summary.Steps} steps, {summary.ImagesPerSecond:F0} images/s, last-epoch loss {summary.Loss:R}, accuracy {summary.Accuracy:P2}");
+                Console.WriteLine($"weights sha256 {summary.WeightDigest}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
     private static Command Throughput()
     {
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "resnet18", Description = "Architecture" };
         var widths = new Option<int[]>("--width") { DefaultValueFactory = _ => [16, 64], Description = "Widths to measure", AllowMultipleArgumentsPerToken = true };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 128, Description = "Batch size" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 20, Description = "Timed training steps (inference: 3x as many)" };
+        var layouts = new Option<string>("--layouts") { DefaultValueFactory = _ => "channels-first,channels-last", Description = "Memory layouts to measure, taking turns step by step: channels-first, channels-last" };
         var json = CommonOptions.Json();
-        var command = new Command("throughput", "Training and inference images/s on random 32x32 inputs") { model, widths, batch, steps, json };
+        var command = new Command("throughput", "Training and inference images/s on random 32x32 inputs") { model, widths, batch, steps, layouts, json };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var chosen = Split(parse.GetValue(layouts)!).Select(ParseLayout).ToList();
             var results = new List<ThroughputResult>();
             foreach (var width in parse.GetValue(widths)!)
             {
                 var steps1 = parse.GetValue(steps);
                 // Wide models are ~12x slower per image: fewer steps keep the run short.
                 var scaledSteps = width > 32 ? Math.Max(3, steps1 / 4) : steps1;
-                var result = ThroughputBenchmark.Measure(parse.GetValue(model)!, width, parse.GetValue(batch), scaledSteps, 3 * scaledSteps);
-                results.Add(result);
-                if (!parse.GetValue(json))
-                    Console.WriteLine($"{result.Model} width {result.Width} batch {result.BatchSize} threads {result.Threads}: train {result.TrainImagesPerSecond:F0} img/s, infer {result.InferImagesPerSecond:F0} img/s");
+                foreach (var result in ThroughputBenchmark.Measure(parse.GetValue(model)!, width, parse.GetValue(batch), scaledSteps, 3 * scaledSteps, chosen))
+                {
+                    results.Add(result);
+                    if (!parse.GetValue(json))
+                        Console.WriteLine($"{result.Model} width {result.Width} batch {result.BatchSize} threads {result.Threads} {result.Layout}: train {result.TrainImagesPerSecond:F0} img/s, infer {result.InferImagesPerSecond:F0} img/s");
+                }
             }
             if (parse.GetValue(json)) CommandOutput.WriteJson(results);
             return 0;
         }));
         return command;
     }
+
+    private static BatchLayout ParseLayout(string name) => name.ToLowerInvariant() switch
+    {
+        "channels-first" => BatchLayout.ChannelsFirst,
+        "channels-last" => BatchLayout.ChannelsLast,
+        _ => throw new FlareException($"unknown --layouts entry '{name}' (known: channels-first, channels-last)"),
+    };
 }

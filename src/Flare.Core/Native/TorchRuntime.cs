@@ -17,6 +17,12 @@ public static class TorchRuntime
     private static readonly Lock Gate = new();
     private static bool loaded;
 
+    /// <summary>
+    /// The OpenMP variables this process gave libgomp (wait policy, spin bound), so that a peer
+    /// process timed against Flare can run under the same ones. Empty until libtorch is loaded.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> OpenMpEnvironment { get; private set; } = new Dictionary<string, string>();
+
     /// <summary>Loads libtorch, patching the glue library first where this system needs it.</summary>
     public static void EnsureLoaded()
     {
@@ -76,13 +82,19 @@ public static class TorchRuntime
     private static void ChooseOpenMpWaitPolicy()
     {
         var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        var chosen = new Dictionary<string, string>();
         if (policy is null)
         {
             policy = CoresBusy() ? "PASSIVE" : "ACTIVE";
             if (policy == "ACTIVE")
-                SetNativeEnvironment("GOMP_SPINCOUNT", Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "100000000", 0);
+            {
+                chosen["GOMP_SPINCOUNT"] = Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "100000000";
+                SetNativeEnvironment("GOMP_SPINCOUNT", chosen["GOMP_SPINCOUNT"], 0);
+            }
         }
+        chosen["OMP_WAIT_POLICY"] = policy;
         SetNativeEnvironment("OMP_WAIT_POLICY", policy, 0);
+        OpenMpEnvironment = chosen;
     }
 
     private static bool CoresBusy() =>

@@ -15,7 +15,8 @@ public sealed record TrainingResult(ImageClassifier Model, ModelMetadata Metadat
 /// <summary>Trains a classifier on an image set with the configured recipe; deterministic for a seed.</summary>
 public static class Trainer
 {
-    public static TrainingResult Train(ImageSet train, TrainingOptions options, IProgressSink progress, string? trainingDataLabel = null)
+    /// <param name="profile">When given, receives the wall time of each part of every step.</param>
+    public static TrainingResult Train(ImageSet train, TrainingOptions options, IProgressSink progress, string? trainingDataLabel = null, TrainingProfile? profile = null)
     {
         options.Validate();
         if (train.ClassNames.Count < 2) throw new FlareException("training needs at least 2 classes");
@@ -26,6 +27,8 @@ public static class Trainer
         torch.manual_seed((long)(options.Seed & long.MaxValue));
         var model = spec.Create(width, train.ClassNames.Count);
         if (ConvolutionBackend.ConfigureFor(model) is { } note) progress.Message(note);
+        var layout = options.ChannelsLast && ConvolutionBackend.OneDnnEnabled ? BatchLayout.ChannelsLast : BatchLayout.ChannelsFirst;
+        ConvolutionWeights.Arrange(model, layout);
         var normalization = Normalization.FromImages(train);
         var assembler = new BatchAssembler(train, normalization);
         var batchSize = Math.Min(options.BatchSize, train.Count);
@@ -50,21 +53,31 @@ public static class Trainer
             for (var start = 0; start < train.Count; start += batchSize)
             {
                 var count = Math.Min(batchSize, train.Count - start);
-                assembler.Fill(order.AsSpan(start, count), buffer, labels, options.Augmentation, augmentRandom);
+                profile?.BeginStep();
+                assembler.Fill(order.AsSpan(start, count), buffer, labels, options.Augmentation, augmentRandom, layout);
+                profile?.Lap(StepPart.Assembly);
                 using (CollectionPause.Begin())
                 using (var scope = NewDisposeScope())
                 {
-                    var input = BatchTensors.Images(buffer, count, train.Height, train.Width);
+                    profile?.Lap(StepPart.Release);
+                    var input = BatchTensors.Images(buffer, count, train.Height, train.Width, layout);
                     var target = BatchTensors.Labels(labels, count);
+                    profile?.Lap(StepPart.Copy);
                     var logits = model.call(input);
                     var loss = nn.functional.cross_entropy(logits, target);
+                    profile?.Lap(StepPart.Forward);
                     optimizer.zero_grad();
                     loss.backward();
+                    profile?.Lap(StepPart.Backward);
                     optimizer.step();
                     schedule.step();
+                    profile?.Lap(StepPart.Optimizer);
                     lossSum += loss.item<float>() * count;
                     correct += logits.argmax(1).eq(target).sum().item<long>();
+                    profile?.Lap(StepPart.Metrics);
                 }
+                profile?.Lap(StepPart.Release);
+                profile?.EndStep(count);
                 seen += count;
                 var rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 stage.Advance(count, $"epoch {epoch}/{options.Epochs} loss {lossSum / seen:F3} acc {(double)correct / seen:F3} {rate:F0} img/s");
@@ -73,6 +86,7 @@ public static class Trainer
             history.Add(new EpochSummary(epoch, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds));
             ProcessMemory.TrimNativeHeap();
         }
+        ConvolutionWeights.Arrange(model, BatchLayout.ChannelsFirst);
         model.eval();
         ProcessMemory.Release();
 

@@ -18,6 +18,13 @@ public sealed record TrainingOptions
     public Augmentation Augmentation { get; init; } = Augmentation.CropFlip;
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Keep activations and convolution weights channels-last while training where oneDNN runs the
+    /// convolutions: the same arithmetic in another memory order, faster on CPUs (docs/benchmarks.md).
+    /// Not part of the recipe: results agree with channels-first to float rounding, not byte for byte.
+    /// </summary>
+    public bool ChannelsLast { get; init; } = true;
+
     public void Validate()
     {
         if (Epochs <= 0) throw new FlareException($"--epochs must be positive, got {Epochs}");

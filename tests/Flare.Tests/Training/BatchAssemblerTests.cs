@@ -48,4 +48,22 @@ public class BatchAssemblerTests
         Assert.True(seenFlip);
         Assert.True(seenShift);
     }
+
+    [Fact]
+    public void ChannelsLastHoldsTheSameValuesPixelByPixel()
+    {
+        var images = SyntheticImages.Create(perClass: 2, classes: 2, height: 4, width: 5);
+        var assembler = new BatchAssembler(images, new Normalization([0.4f, 0.5f, 0.6f], [0.2f, 0.3f, 0.25f]));
+        var planar = new float[4 * 60];
+        var interleaved = new float[4 * 60];
+        var labels = new long[4];
+
+        assembler.Fill([3, 1, 0, 2], planar, labels, Augmentation.CropFlip, new SeededRandom(5));
+        assembler.Fill([3, 1, 0, 2], interleaved, labels, Augmentation.CropFlip, new SeededRandom(5), BatchLayout.ChannelsLast);
+
+        for (var b = 0; b < 4; b++)
+            for (var c = 0; c < 3; c++)
+                for (var pixel = 0; pixel < 20; pixel++)
+                    Assert.Equal(planar[b * 60 + c * 20 + pixel], interleaved[b * 60 + pixel * 3 + c]);
+    }
 }
