@@ -108,7 +108,8 @@ public static class Mitigator
         {
             try
             {
-                if (test is not null) after = ModelScore.Measure(clean, result.Metadata!.Normalization, test, progress);
+                // After unlearning, the probe has already scored the final model.
+                if (test is not null) after = result.Unlearning?.History[^1].Score ?? ModelScore.Measure(clean, result.Metadata!.Normalization, test, progress);
                 Checkpoint.Save(modelFile, clean, result.Metadata! with { TestAccuracy = after?.BenignAccuracy });
                 saved = modelFile;
             }
