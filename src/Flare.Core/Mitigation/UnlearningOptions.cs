@@ -32,16 +32,17 @@ public static class CollapseGuardNames
 /// <summary>
 /// FLARE (R)'s recipe: SGD with momentum at a constant learning rate; each epoch one ascent pass
 /// over the flagged samples, then one descent pass over the kept ones. The paper publishes no
-/// learning rate or epoch count; the defaults were chosen by measurement (docs/mitigation.md).
+/// learning rate or epoch count; the defaults are provisional: the measurements so far
+/// (docs/mitigation.md) show them too weak to remove a backdoor, and the sweep is still to do.
 /// </summary>
 public sealed record UnlearningOptions
 {
     public static class Defaults
     {
-        /// <summary>docs/mitigation.md, "Choosing the recipe".</summary>
+        /// <summary>Provisional (docs/mitigation.md, "FLARE (R): the development case and the recipe").</summary>
         public const int Epochs = 5;
 
-        /// <summary>docs/mitigation.md, "Choosing the recipe".</summary>
+        /// <summary>Provisional: ABL's unlearning settings with the learning rate of the last third of Flare's detection training.</summary>
         public const double LearningRate = 0.01;
 
         /// <summary>ABL's unlearning settings (momentum 0.9, weight decay 1e-4).</summary>
