@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Flare.Cli.Terminal;
+using Flare.IO;
 using Flare.Mitigation;
 using Flare.Reporting;
 using Flare.Training;
@@ -21,9 +22,10 @@ internal static class UnlearnCommand
         var testOptions = new BackdoorTestOptionSet();
         var limit = CommonOptions.Limit();
         var json = CommonOptions.Json();
+        var force = CommonOptions.Force();
         var command = new Command("unlearn", "FLARE (R): remove a backdoor from a model by unlearning the flagged samples and relearning the rest")
         {
-            model, data, removed, output, batch, seed, limit, json,
+            model, data, removed, output, batch, seed, limit, force, json,
         };
         foreach (var option in unlearning.Options.Concat(testOptions.Options)) command.Options.Add(option);
         command.SetAction(parse => CommandRunner.Run(() =>
@@ -33,10 +35,8 @@ internal static class UnlearnCommand
             var modelPath = parse.GetValue(model)!;
             var dataPath = parse.GetValue(data)!;
             var removedPath = parse.GetValue(removed)!;
-            var outputPath = parse.GetValue(output)!;
-            if (File.Exists(outputPath) || Directory.Exists(outputPath)) throw new FlareException($"--out: {outputPath} already exists; give a new file name");
-            var outputFolder = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
-            if (!Directory.Exists(outputFolder)) throw new FlareException($"--out: folder {outputFolder} does not exist");
+            var outputPath = OutputPaths.CheckFile(parse.GetValue(output)!, "--out",
+                [new(modelPath, "--model"), new(dataPath, "--data"), new(removedPath, "--removed"), new(testOptions.TestPath(parse), "--test")], parse.GetValue(force));
             var metadata = Checkpoint.ReadMetadata(modelPath);
 
             var run = ProgressDisplay.Run(progress =>
@@ -51,7 +51,7 @@ internal static class UnlearnCommand
                 using (classifier)
                     return Mitigator.RunAndScore(options, classifier, metadata, images, flagged, test, testOptions.TestPath(parse), outputPath, progress);
             });
-            run = run with { ModelFile = Path.GetFullPath(outputPath) };
+            run = run with { ModelFile = outputPath };
             if (parse.GetValue(json)) CommandOutput.WriteJson(MitigationReport.Summary(run));
             else MitigationSummary.Print(run);
             return 0;
