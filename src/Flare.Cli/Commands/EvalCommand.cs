@@ -27,11 +27,10 @@ internal static class EvalCommand
             var dataPath = parse.GetValue(data)!;
             var attackPath = parse.GetValue(attack);
             var metadata = Checkpoint.ReadMetadata(modelPath);
-            var record = attackPath is null ? null : AttackRecord.Read(attackPath);
-            if (record is not null && !record.ClassNames.SequenceEqual(metadata.ClassNames))
-                throw new FlareException($"--attack: the attack's classes [{string.Join(", ", record.ClassNames)}] differ from the model's [{string.Join(", ", metadata.ClassNames)}]");
-            var trigger = record?.CreateAttack(AttackRecord.FileIn(attackPath!));
-            var labelMode = record?.CreateMode();
+            var loaded = attackPath is null ? null : AttackRecord.LoadTrigger(attackPath, metadata.ClassNames);
+            var record = loaded?.Record;
+            var trigger = loaded?.Attack;
+            var labelMode = loaded?.Mode;
 
             var (accuracy, samples, success) = ProgressDisplay.Run(progress =>
             {

@@ -65,6 +65,15 @@ public sealed record AttackRecord
     /// <summary>attack.json in a poisoned output folder, or <paramref name="path"/> itself when it is not a folder.</summary>
     public static string FileIn(string path) => Directory.Exists(path) ? Path.Combine(path, FileName) : path;
 
+    /// <summary>Reads attack.json and rebuilds its trigger for a model with <paramref name="classNames"/> (the same classes in the same order).</summary>
+    public static AttackTrigger LoadTrigger(string path, IReadOnlyList<string> classNames)
+    {
+        var record = Read(path);
+        if (!record.ClassNames.SequenceEqual(classNames))
+            throw new FlareException($"--attack: the attack's classes [{string.Join(", ", record.ClassNames)}] differ from the model's [{string.Join(", ", classNames)}]");
+        return new AttackTrigger(record, record.CreateAttack(FileIn(path)), record.CreateMode());
+    }
+
     /// <summary>Reads attack.json from a poisoned output folder (or the file itself).</summary>
     public static AttackRecord Read(string path)
     {
@@ -84,3 +93,6 @@ public sealed record AttackRecord
         return record;
     }
 }
+
+/// <summary>A recorded attack with its rebuilt trigger and label mode.</summary>
+public sealed record AttackTrigger(AttackRecord Record, IBackdoorAttack Attack, LabelMode Mode);

@@ -18,6 +18,12 @@ public sealed record AttackSuccess(double Rate, int TriggeredSamples, int[] Pred
         var triggered = TriggeredTestSet.Build(clean, attack, mode);
         if (triggered.Images.Count == 0)
             throw new FlareException($"no test image lies outside the target class {mode.Target}; the attack success rate needs some");
+        return Measure(model, normalization, triggered, mode, progress);
+    }
+
+    /// <summary>The same on a triggered test set built beforehand (to score several models on it).</summary>
+    public static AttackSuccess Measure(ImageClassifier model, Normalization normalization, TriggeredTestSet triggered, LabelMode mode, IProgressSink? progress = null)
+    {
         var predictions = Evaluator.Predict(model, triggered.Images, normalization, progress, "evaluating triggered images");
         return new AttackSuccess(mode.SuccessRate(predictions, triggered.TrueLabels), triggered.Images.Count, predictions, triggered.TrueLabels);
     }

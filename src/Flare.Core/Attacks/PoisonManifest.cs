@@ -117,7 +117,7 @@ public sealed class PoisonManifest
         field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{field.Replace("\"", "\"\"")}\"" : field;
 
     /// <summary>RFC 4180 records with the line each starts on; blank lines are skipped.</summary>
-    private static List<(int Line, string[] Fields)> ParseCsv(string text, string file)
+    internal static List<(int Line, string[] Fields)> ParseCsv(string text, string file)
     {
         var rows = new List<(int, string[])>();
         var fields = new List<string>();

@@ -26,6 +26,9 @@ public sealed record ModelMetadata
     public string? TrainingData { get; init; }
     public double? TrainAccuracy { get; init; }
     public double? TestAccuracy { get; init; }
+
+    /// <summary>How a clean model was made from a backdoored one (flare purify --mitigate, flare unlearn); null for plain training.</summary>
+    public string? Mitigation { get; init; }
     public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
 
     public Normalization Normalization => new(Mean, Std);

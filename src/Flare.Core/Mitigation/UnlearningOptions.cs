@@ -1,0 +1,87 @@
+using Flare.Training;
+
+namespace Flare.Mitigation;
+
+/// <summary>What the unlearning guard does when the flagged-set loss passes its bound.</summary>
+public enum CollapseGuard
+{
+    /// <summary>Per sample: a flagged sample whose loss is above the bound adds no ascent gradient.</summary>
+    Clip,
+
+    /// <summary>Once a flagged batch's mean loss passes the bound, no further ascent steps are taken (relearning goes on).</summary>
+    Stop,
+}
+
+public static class CollapseGuardNames
+{
+    public static string ToName(this CollapseGuard guard) => guard switch
+    {
+        CollapseGuard.Clip => "clip",
+        CollapseGuard.Stop => "stop",
+        _ => throw new ArgumentOutOfRangeException(nameof(guard)),
+    };
+
+    public static CollapseGuard Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "clip" => CollapseGuard.Clip,
+        "stop" => CollapseGuard.Stop,
+        _ => throw new FlareException($"unknown --guard '{name}' (known: clip, stop)"),
+    };
+}
+
+/// <summary>
+/// FLARE (R)'s recipe: SGD with momentum at a constant learning rate; each epoch one ascent pass
+/// over the flagged samples, then one descent pass over the kept ones. The paper publishes no
+/// learning rate or epoch count; the defaults are provisional: the measurements so far
+/// (docs/mitigation.md) show them too weak to remove a backdoor, and the sweep is still to do.
+/// </summary>
+public sealed record UnlearningOptions
+{
+    public static class Defaults
+    {
+        /// <summary>Provisional (docs/mitigation.md, "FLARE (R): the development case and the recipe").</summary>
+        public const int Epochs = 5;
+
+        /// <summary>Provisional: ABL's unlearning settings with the learning rate of the last third of Flare's detection training.</summary>
+        public const double LearningRate = 0.01;
+
+        /// <summary>ABL's unlearning settings (momentum 0.9, weight decay 1e-4).</summary>
+        public const double Momentum = 0.9;
+
+        public const double WeightDecay = 1e-4;
+        public const int BatchSize = 128;
+
+        /// <summary>
+        /// Cross-entropy above which a flagged sample counts as unlearned: the given label's
+        /// probability is below e^-5 (0.7 %), well under chance (10 % for CIFAR-10).
+        /// </summary>
+        public const double LossBound = 5.0;
+
+        public const CollapseGuard Guard = CollapseGuard.Clip;
+
+        /// <summary>The detection model's recipe (flip only), so relearning fine-tunes what it was trained with.</summary>
+        public const Augmentation Augmentation = Training.Augmentation.Flip;
+    }
+
+    public int Epochs { get; init; } = Defaults.Epochs;
+    public double LearningRate { get; init; } = Defaults.LearningRate;
+    public double Momentum { get; init; } = Defaults.Momentum;
+    public double WeightDecay { get; init; } = Defaults.WeightDecay;
+    public int BatchSize { get; init; } = Defaults.BatchSize;
+    public double LossBound { get; init; } = Defaults.LossBound;
+    public CollapseGuard Guard { get; init; } = Defaults.Guard;
+    public Augmentation Augmentation { get; init; } = Defaults.Augmentation;
+    public ulong Seed { get; init; }
+
+    /// <summary>Checks the values; <paramref name="optionPrefix"/> names the options in messages ("--" or "--unlearn-").</summary>
+    public void Validate(string optionPrefix = "--")
+    {
+        if (Epochs <= 0) throw new FlareException($"{optionPrefix}epochs must be positive, got {Epochs}");
+        if (BatchSize <= 0) throw new FlareException($"{optionPrefix}batch must be positive, got {BatchSize}");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new FlareException($"{optionPrefix}lr must be a positive number, got {LearningRate}");
+        if (!(LossBound > 0) || double.IsInfinity(LossBound)) throw new FlareException($"{optionPrefix}bound must be a positive number, got {LossBound}");
+    }
+
+    public string Describe() =>
+        FormattableString.Invariant($"{Epochs} epochs, SGD lr {LearningRate} (constant), momentum {Momentum}, weight decay {WeightDecay}, batch {BatchSize}, {Augmentation.ToName()}; guard {Guard.ToName()} at flagged-set loss {LossBound}");
+}
