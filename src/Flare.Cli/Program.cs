@@ -9,6 +9,7 @@ var root = new RootCommand("Flare: find and remove backdoor-poisoned samples fro
     PoisonCommand.Create(),
     DetectCommand.Create(),
     PurifyCommand.Create(),
+    CompareCommand.Create(),
     ManifoldCommands.Umap(),
     ManifoldCommands.Hdbscan(),
     BenchCommand.Create(),

@@ -1,0 +1,63 @@
+using Flare.Data;
+using Flare.Detection;
+using Flare.Detection.Baselines;
+using Flare.Progress;
+using Flare.Tests.Support;
+using Flare.Training;
+
+namespace Flare.Tests.Detection;
+
+/// <summary>Every registered detector through the same checks on the same small fixtures.</summary>
+[Collection(TorchCollection.Name)]
+public class PoisonDetectorContractTests(PlantedPoisonFixture fixture) : IClassFixture<PlantedPoisonFixture>
+{
+    // Spectral Signatures and SPECTRE remove 1.5 epsilon of every label by design: 22.5 % at the
+    // epsilon the fixture's island needs (about 30 planted in a label of 130).
+    private const double PoisonRate = 0.15;
+    private const double FewFlags = 0.25;
+
+    // Short enough for the suite; the contract is about behaviour, not the schedule.
+    private static readonly DetectorSettings Settings = new() { Mspc = new MspcSchedule { InnerEpochs = 1, MaskSamples = 300 } };
+
+    public static TheoryData<string> Detectors => [.. DetectorRegistry.All.Select(s => s.Name)];
+
+    [Theory]
+    [MemberData(nameof(Detectors))]
+    public void FlagsThePlantedIslandAndFewOthers(string name)
+    {
+        var outcome = Run(name, fixture.PoisonedModel, fixture.Poisoned, seed: 1);
+
+        var metrics = DetectionMetrics.Compute(outcome.Flagged, fixture.Truth);
+        var notes = string.Join("; ", outcome.Notes);
+        Assert.True(metrics.TruePositiveRate >= 0.8, $"{name}: TPR {metrics.TruePositiveRate:P1} ({metrics.Poisoned} planted): {notes}");
+        Assert.True(metrics.FalsePositiveRate <= FewFlags, $"{name}: FPR {metrics.FalsePositiveRate:P1}: {notes}");
+        Assert.Equal(fixture.Poisoned.Count, outcome.Scores.Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(Detectors))]
+    public void FlagsFewOfACleanSet(string name)
+    {
+        var outcome = Run(name, fixture.CleanModel, fixture.Clean, seed: 1);
+
+        Assert.True(outcome.FlaggedCount <= FewFlags * fixture.Clean.Count, $"{name}: {outcome.FlaggedCount} of {fixture.Clean.Count} flagged: {string.Join("; ", outcome.Notes)}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Detectors))]
+    public void TheSameSeedGivesTheSameFlags(string name)
+    {
+        var first = Run(name, fixture.PoisonedModel, fixture.Poisoned, seed: 7);
+        var second = Run(name, fixture.PoisonedModel, fixture.Poisoned, seed: 7);
+
+        Assert.Equal(first.Flagged, second.Flagged);
+        Assert.Equal(first.Scores, second.Scores);
+    }
+
+    private DetectorOutcome Run(string name, TrainingResult model, ImageSet images, ulong seed)
+    {
+        var evidence = new ModelEvidence(model.Model, model.Metadata, images);
+        var input = new DetectorInput { Evidence = evidence, Clean = fixture.Reserve, Seed = seed, PoisonRate = PoisonRate };
+        return DetectorRegistry.Get(name).Factory(Settings).Detect(input, SilentProgress.Instance);
+    }
+}
