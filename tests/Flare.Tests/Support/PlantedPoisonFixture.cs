@@ -7,7 +7,7 @@ namespace Flare.Tests.Support;
 
 /// <summary>
 /// Small fixtures for the detector contract, each with a model trained on it: a set whose classes
-/// differ by stripe texture at middle grey levels, with about 30 samples carrying a red-and-blue
+/// differ by faint stripe textures in strong noise (so clean predictions have small margins), with about 30 samples carrying a red-and-blue
 /// checker patch in a corner and relabelled to class 0 (a planted, separable poison island the
 /// model learns), the same set without poison, and a clean reserve set from the same distribution.
 /// Amplifying the pixels (SCALE-UP, MSPC) saturates the textures but not the patch, as with a
@@ -45,7 +45,7 @@ public sealed class PlantedPoisonFixture : IDisposable
 
     private static TrainingResult Train(ImageSet images) => Trainer.Train(images, new TrainingOptions
     {
-        Model = ModelRegistry.DefaultName, Width = 8, Epochs = 6, BatchSize = 32, LearningRate = 0.05, Augmentation = Augmentation.None, Seed = 3,
+        Model = ModelRegistry.DefaultName, Width = 8, Epochs = 8, BatchSize = 32, LearningRate = 0.05, Augmentation = Augmentation.None, Seed = 3,
     }, SilentProgress.Instance);
 
     private static (ImageSet Images, bool[] Poisoned) Create(ulong seed, bool poison, int perClass = PerClass)
@@ -63,9 +63,9 @@ public sealed class PlantedPoisonFixture : IDisposable
             for (var y = 0; y < Size; y++)
                 for (var x = 0; x < Size; x++)
                 {
-                    var level = Stripe(label, y, x) ? 130 : 70;
+                    var level = Stripe(label, y, x) ? 175 : 135;
                     for (var c = 0; c < ImageSet.Channels; c++)
-                        image[c * plane + y * Size + x] = (byte)Math.Clamp(level + random.NextInt(41) - 20, 0, 255);
+                        image[c * plane + y * Size + x] = (byte)Math.Clamp(level + random.NextInt(81) - 40, 0, 255);
                 }
             labels[i] = label;
             if (poison && label != 0 && random.NextDouble() < PoisonShareOfOthers)

@@ -1,4 +1,5 @@
 using Flare.Progress;
+using static TorchSharp.torch;
 
 namespace Flare.Detection.Baselines;
 
@@ -19,7 +20,10 @@ public sealed class Spectre : IPoisonDetector
     public const double FilterLimitFactor = 2;
     public const int MaxDimensions = 64;
     private const double FilterC = 10;
-    private const int PowerIterations = 60;
+    private const int PowerIterations = 100;
+
+    // The eigenvalue is only compared with the filter's threshold, so three digits are enough.
+    private const double PowerTolerance = 1e-4;
 
     public string Name => "spectre";
 
@@ -191,55 +195,33 @@ public sealed class Spectre : IPoisonDetector
         return keep;
     }
 
-    // Power iteration for the top eigenpair of T(V) = mean_i (y_i^T V y_i) y_i y_i^T - tr(V) I on
-    // symmetric d x d matrices (Frobenius norm), started from the all-ones matrix as the reference does.
+    // Power iteration for the top eigenpair of T(V) = Y^T diag(y_i^T V y_i) Y / n - tr(V) I on
+    // symmetric d x d matrices (Frobenius norm), started from the all-ones matrix as the reference
+    // does; in double-precision tensors, since it runs for every filter round of every k and label.
     private static (double Lambda, double[,] V) TopFourthMomentDirection(double[,] y)
     {
         var (n, d) = (y.GetLength(0), y.GetLength(1));
-        var v = new double[d, d];
-        for (var a = 0; a < d; a++)
-            for (var b = 0; b < d; b++) v[a, b] = 1.0 / d;
+        using var scope = NewDisposeScope();
+        var rows = tensor(y.Cast<double>().ToArray(), [n, d], ScalarType.Float64);
+        var identity = eye(d, dtype: ScalarType.Float64);
+        var v = full([d, d], 1.0 / d, dtype: ScalarType.Float64);
         var lambda = 0.0;
         for (var iteration = 0; iteration < PowerIterations; iteration++)
         {
-            var next = new double[d, d];
-            var trace = 0.0;
-            for (var a = 0; a < d; a++) trace += v[a, a];
-            for (var i = 0; i < n; i++)
-            {
-                var q = 0.0;
-                for (var a = 0; a < d; a++)
-                {
-                    var row = 0.0;
-                    for (var b = 0; b < d; b++) row += v[a, b] * y[i, b];
-                    q += y[i, a] * row;
-                }
-                q /= n;
-                for (var a = 0; a < d; a++)
-                {
-                    var qa = q * y[i, a];
-                    for (var b = a; b < d; b++) next[a, b] += qa * y[i, b];
-                }
-            }
-            var norm = 0.0;
-            for (var a = 0; a < d; a++)
-            {
-                next[a, a] -= trace;
-                for (var b = a + 1; b < d; b++) next[b, a] = next[a, b];
-            }
-            var rayleigh = 0.0;
-            for (var a = 0; a < d; a++)
-                for (var b = 0; b < d; b++) { norm += next[a, b] * next[a, b]; rayleigh += next[a, b] * v[a, b]; }
-            norm = Math.Sqrt(norm);
-            if (norm == 0) return (0, v);
-            for (var a = 0; a < d; a++)
-                for (var b = 0; b < d; b++) next[a, b] /= norm;
-            v = next;
-            var converged = Math.Abs(rayleigh - lambda) <= 1e-6 * Math.Abs(rayleigh);
+            var q = (rows.mm(v) * rows).sum(1, keepdim: true);
+            var next = (rows * q).t().mm(rows) / n - v.trace() * identity;
+            var rayleigh = (next * v).sum().item<double>();
+            var norm = next.norm().item<double>();
+            if (norm == 0) break;
+            v = next / norm;
+            var converged = Math.Abs(rayleigh - lambda) <= PowerTolerance * Math.Abs(rayleigh);
             lambda = rayleigh;
             if (converged) break;
         }
-        return (lambda, v);
+        var values = v.contiguous().data<double>().ToArray();
+        var result = new double[d, d];
+        Buffer.BlockCopy(values, 0, result, 0, values.Length * sizeof(double));
+        return (lambda, result);
     }
 
     private static double[,] Columns(double[,] x, int k)
