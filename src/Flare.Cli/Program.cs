@@ -10,6 +10,7 @@ var root = new RootCommand("Flare: find and remove backdoor-poisoned samples fro
     DetectCommand.Create(),
     PurifyCommand.Create(),
     UnlearnCommand.Create(),
+    CompareCommand.Create(),
     ManifoldCommands.Umap(),
     ManifoldCommands.Hdbscan(),
     BenchCommand.Create(),

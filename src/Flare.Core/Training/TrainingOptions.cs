@@ -11,6 +11,9 @@ public sealed record TrainingOptions
     public int? Width { get; init; }
 
     public int Epochs { get; init; } = 30;
+
+    /// <summary>The epochs of the detection model purify and compare train (with flip augmentation only).</summary>
+    public const int DetectionModelEpochs = 20;
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 0.1;
     public double Momentum { get; init; } = 0.9;

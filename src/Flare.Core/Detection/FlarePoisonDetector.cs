@@ -1,0 +1,25 @@
+using Flare.Progress;
+
+namespace Flare.Detection;
+
+/// <summary>
+/// FLARE (<see cref="FlareDetector"/>) behind the common detector interface, on the cached
+/// BatchNorm features. Its randomness is UMAP's, seeded by <see cref="DetectionOptions.Seed"/>
+/// (the authors' 42), not by the comparison's seed, so its flags match <c>flare detect</c>'s.
+/// FLARE has no per-sample score: the score is 1 for flagged samples, 0 otherwise.
+/// </summary>
+public sealed class FlarePoisonDetector(DetectionOptions options) : IPoisonDetector
+{
+    public string Name => "flare";
+
+    public DetectionOptions Options => options;
+
+    public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
+    {
+        var features = input.Evidence.BatchNormFeatures(progress).For(options.Representation);
+        var result = FlareDetector.Detect(features, options, progress, cancellationToken);
+        var notes = new List<string> { result.Verdict };
+        if (result.DroppedLayers is { } k) notes.Add($"poisoned cluster found with the last {k} BatchNorm layers dropped ({options.Representation.ToName()} features)");
+        return new DetectorOutcome(result.Flagged, result.Flagged.Select(f => f ? 1.0 : 0.0).ToArray(), notes);
+    }
+}
