@@ -6,7 +6,7 @@ namespace Flare.Detection;
 /// FLARE (<see cref="FlareDetector"/>) behind the common detector interface, on the cached
 /// BatchNorm features. Its randomness is UMAP's, seeded by <see cref="DetectionOptions.Seed"/>
 /// (the authors' 42), not by the comparison's seed, so its flags match <c>flare detect</c>'s.
-/// FLARE has no per-sample score: the score is 1 for flagged samples, 0 otherwise.
+/// Its score is the per-sample suspicion (<see cref="DetectionResult.Suspicion"/>).
 /// </summary>
 public sealed class FlarePoisonDetector(DetectionOptions options) : IPoisonDetector
 {
@@ -17,9 +17,9 @@ public sealed class FlarePoisonDetector(DetectionOptions options) : IPoisonDetec
     public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
     {
         var features = input.Evidence.BatchNormFeatures(progress).For(options.Representation);
-        var result = FlareDetector.Detect(features, options, progress, cancellationToken);
+        var result = FlareDetector.Detect(features, options, progress, input.Evidence.Images.Labels, cancellationToken);
         var notes = new List<string> { result.Verdict };
         if (result.DroppedLayers is { } k) notes.Add($"poisoned cluster found with the last {k} BatchNorm layers dropped ({options.Representation.ToName()} features)");
-        return new DetectorOutcome(result.Flagged, result.Flagged.Select(f => f ? 1.0 : 0.0).ToArray(), notes);
+        return new DetectorOutcome(result.Flagged, result.Suspicion, notes);
     }
 }
