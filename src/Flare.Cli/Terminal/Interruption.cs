@@ -26,8 +26,14 @@ internal static class Interruption
         if (Interlocked.Exchange(ref stopping, 1) == 1) return;
         OutputFiles.Abandon();
         Console.Error.WriteLine("flare: cancelled");
-        Environment.Exit(exitCode);
+        Console.Error.Flush();
+        // _exit, not Environment.Exit: an orderly exit runs libtorch's static destructors while a
+        // worker thread may still be inside libtorch, which then prints an internal error after "cancelled".
+        ImmediateExit(exitCode);
     }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    private static extern void ImmediateExit(int status);
 
     private sealed class Registrations(PosixSignalRegistration[] registrations) : IDisposable
     {
