@@ -8,6 +8,11 @@ public static class ImageCodec
     public static readonly IReadOnlySet<string> ImageExtensions =
         new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg" };
 
+    // Downscaling averages over mipmap levels (no aliasing from large photos); upscaling uses
+    // Mitchell's cubic, which neither blurs like bilinear nor rings like Catmull-Rom.
+    private static readonly SKSamplingOptions Downscaling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+    private static readonly SKSamplingOptions Upscaling = new(SKCubicResampler.Mitchell);
+
     public static bool HasImageExtension(string path) => ImageExtensions.Contains(Path.GetExtension(path));
 
     /// <summary>Reads an image's size without decoding its pixels; null when the file is not a readable image.</summary>
@@ -59,8 +64,25 @@ public static class ImageCodec
     /// <summary>Encodes a 3 x H x W image as PNG (lossless).</summary>
     public static byte[] EncodePng(ReadOnlySpan<byte> image, int height, int width)
     {
+        using var bitmap = ToBitmap(image, height, width);
+        return Encode(bitmap);
+    }
+
+    /// <summary>A PNG no larger than <paramref name="maxSide"/> on either side (downscaled keeping the aspect when the image is larger).</summary>
+    public static byte[] EncodeThumbnail(ReadOnlySpan<byte> image, int height, int width, int maxSide)
+    {
+        using var bitmap = ToBitmap(image, height, width);
+        if (Math.Max(height, width) <= maxSide) return Encode(bitmap);
+        var scale = (double)maxSide / Math.Max(height, width);
+        var info = new SKImageInfo(Math.Max(1, (int)Math.Round(width * scale)), Math.Max(1, (int)Math.Round(height * scale)), SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var small = bitmap.Resize(info, Downscaling) ?? throw new InvalidOperationException("thumbnail resize failed");
+        return Encode(small);
+    }
+
+    private static SKBitmap ToBitmap(ReadOnlySpan<byte> image, int height, int width)
+    {
         var plane = height * width;
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var rgba = bitmap.GetPixelSpan();
         for (var p = 0; p < plane; p++)
         {
@@ -69,6 +91,11 @@ public static class ImageCodec
             rgba[4 * p + 2] = image[2 * plane + p];
             rgba[4 * p + 3] = 255;
         }
+        return bitmap;
+    }
+
+    private static byte[] Encode(SKBitmap bitmap)
+    {
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
             ?? throw new InvalidOperationException("PNG encoding failed");
         return data.ToArray();
