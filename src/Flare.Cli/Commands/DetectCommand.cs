@@ -15,9 +15,10 @@ internal static class DetectCommand
         var model = CommonOptions.RequiredPath("--model", "Checkpoint of a model trained on these images (flare train --augment flip)");
         var output = CommonOptions.RequiredPath("--out", "New folder for suspicious.csv, report.json, report.md, plots and features");
         var limit = CommonOptions.Limit();
+        var imageSize = CommonOptions.ImageSize();
         var json = CommonOptions.Json();
         var detection = new DetectionOptionSet();
-        var command = new Command("detect", "Find poisoned samples with FLARE, using a model trained on the data") { data, model, output, limit, json };
+        var command = new Command("detect", "Find poisoned samples with FLARE, using a model trained on the data") { data, model, output, limit, imageSize, json };
         detection.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -28,7 +29,7 @@ internal static class DetectCommand
             using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"), new InputPath(modelPath, "--model"));
             var run = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", parse.GetValue(imageSize));
                 Evaluator.EnsureCompatible(images, metadata, dataPath);
                 var poisoned = GroundTruth.ForImages(images, dataPath);
                 var (classifier, _) = Checkpoint.Load(modelPath);

@@ -17,11 +17,12 @@ internal static class PurifyCommand
         var output = CommonOptions.RequiredPath("--out", "New folder for purified/, removed.csv, the report and the model");
         var trainingOptions = new TrainingOptionSet(defaultEpochs: 20);
         var limit = CommonOptions.Limit();
+        var imageSize = CommonOptions.ImageSize();
         var json = CommonOptions.Json();
         var detection = new DetectionOptionSet();
         var command = new Command("purify", "Train a model on the data, detect poisoned samples with FLARE and write a purified copy")
         {
-            data, output, limit, json,
+            data, output, limit, imageSize, json,
         };
         trainingOptions.AddTo(command);
         detection.AddTo(command);
@@ -35,7 +36,7 @@ internal static class PurifyCommand
             using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"));
             var (run, kept) = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", parse.GetValue(imageSize));
                 var minClusterSize = options.MinClusterSizeFor(images.Count);
                 if (images.Count < 2 * minClusterSize)
                     throw new FlareException($"{dataPath}: {images.Count} images are too few for detection with min_cluster_size {minClusterSize}");

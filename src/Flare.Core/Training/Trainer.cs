@@ -24,7 +24,8 @@ public static class Trainer
         var width = options.Width ?? spec.DefaultWidth;
 
         torch.manual_seed((long)(options.Seed & long.MaxValue));
-        var model = spec.Create(width, train.ClassNames.Count);
+        var stem = InputStems.For(train.Height, train.Width);
+        var model = spec.Create(width, train.ClassNames.Count, stem);
         if (ConvolutionBackend.ConfigureFor(model) is { } note) progress.Message(note);
         var normalization = Normalization.FromImages(train);
         var assembler = new BatchAssembler(train, normalization);
@@ -81,6 +82,7 @@ public static class Trainer
             Architecture = spec.Name,
             Width = width,
             ClassNames = train.ClassNames.ToArray(),
+            Stem = stem.ToName(),
             ImageHeight = train.Height,
             ImageWidth = train.Width,
             Mean = normalization.Mean,

@@ -10,20 +10,81 @@ using Flare.Training;
 
 namespace Flare.Tests.Reporting;
 
-public partial class HtmlReportTests
+/// <summary>One synthetic detection, written once, that every report test reads.</summary>
+public sealed class PlantedReport : IDisposable
 {
-    private const int Samples = 1200;
-    private const int Planted = 120;
+    private const int Samples = 1000;
+    private const int Planted = 100;
     private const int Side = 16;
+    private readonly TempFolder temp = new();
 
+    public PlantedReport()
+    {
+        Run = PlantedRun();
+        DetectionReport.Write(temp.Path, Run);
+    }
+
+    public DetectionRun Run { get; }
+    public string Folder => temp.Path;
+    public string Html => Path.Combine(temp.Path, HtmlReport.FileName);
+
+    public void Dispose() => temp.Dispose();
+
+    /// <summary>
+    /// A detection on synthetic features with a planted cluster (as in FlareDetectorTests), over
+    /// synthetic images whose planted ones carry a white corner.
+    /// </summary>
+    private static DetectionRun PlantedRun()
+    {
+        var random = new SeededRandom(11);
+        var values = new float[Samples * 4];
+        var bytes = ImageSet.Channels * Side * Side;
+        var pixels = new byte[Samples * bytes];
+        var labels = new int[Samples];
+        var paths = new string[Samples];
+        var poisoned = new bool[Samples];
+        for (var i = 0; i < Samples; i++)
+        {
+            poisoned[i] = i < Planted;
+            labels[i] = poisoned[i] ? 0 : random.NextInt(3);
+            for (var layer = 0; layer < 3; layer++)
+                values[i * 4 + layer] = poisoned[i] ? (float)(8 + 0.1 * random.NextGaussian()) : (float)random.NextGaussian();
+            values[i * 4 + 3] = (float)(10 * random.NextInt(10) + 0.3 * random.NextGaussian());
+            for (var p = 0; p < bytes; p++) pixels[i * bytes + p] = (byte)(40 + 60 * labels[i] + random.NextInt(60));
+            if (poisoned[i])
+                for (var c = 0; c < ImageSet.Channels; c++)
+                    for (var y = 0; y < 4; y++)
+                        for (var x = 0; x < 4; x++) pixels[i * bytes + c * Side * Side + y * Side + x] = 255;
+            paths[i] = $"{(poisoned[i] ? "poisoned" : "clean")}{i:D4}.png";
+        }
+        var images = new ImageSet(Side, Side, pixels, labels, ["class0", "class1", "class2"], paths, null)
+        {
+            Formats = Enumerable.Repeat("png", Samples).ToArray(),
+        };
+        var features = new LatentFeatures(new DenseMatrix(Samples, 4, values), [0, 1, 2, 3], Representation.Layer);
+        var options = new DetectionOptions();
+        var result = FlareDetector.Detect(features, options, SilentProgress.Instance);
+        var model = new ModelMetadata
+        {
+            Architecture = "resnet18", Width = 4, ClassNames = ["class0", "class1", "class2"], ImageHeight = Side, ImageWidth = Side,
+            Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f], Epochs = 1, BatchSize = 32, LearningRate = 0.1,
+            Augmentation = "flip", Seed = 1, TrainingDataHash = images.ContentHash(), TrainingSamples = Samples,
+        };
+        return new DetectionRun
+        {
+            Images = images, DataPath = "synthetic", Model = model, Options = options, Result = result,
+            Times = result.Times, Poisoned = poisoned,
+        };
+    }
+}
+
+public partial class HtmlReportTests(PlantedReport report) : IClassFixture<PlantedReport>
+{
     [Fact]
     public void IsSelfContainedAndShowsEveryFlaggedImageMarkedAgainstTheManifest()
     {
-        using var temp = new TempFolder();
-        var run = PlantedRun();
-        DetectionReport.Write(temp.Path, run);
-
-        var html = File.ReadAllText(temp.Combine(HtmlReport.FileName));
+        var run = report.Run;
+        var html = File.ReadAllText(report.Html);
         Assert.True(run.Result.FlaggedCount > 0, run.Result.Verdict);
         Assert.DoesNotMatch(ExternalReference(), html);
         var thumbnails = Regex.Matches(html, "<figure class=\"thumb").Count;
@@ -41,10 +102,8 @@ public partial class HtmlReportTests
     {
         var chromium = FindChromium();
         using var temp = new TempFolder();
-        var run = PlantedRun();
-        DetectionReport.Write(temp.Path, run);
-        var page = new Uri(temp.Combine(HtmlReport.FileName)).AbsoluteUri;
-        var imageCount = Regex.Matches(File.ReadAllText(temp.Combine(HtmlReport.FileName)), "<img ").Count;
+        var page = new Uri(report.Html).AbsoluteUri;
+        var imageCount = Regex.Matches(File.ReadAllText(report.Html), "<img ").Count;
 
         var dom = RunChromium(chromium, temp.Combine("profile-dom"), "--virtual-time-budget=10000", "--dump-dom", page);
         var loaded = Regex.Match(dom, "data-images-loaded=\"(\\d+)\"");
@@ -89,51 +148,4 @@ public partial class HtmlReportTests
     // Anything the page would fetch: src/href to a URL, CSS url(...) or @import.
     [GeneratedRegex("(src|href)=\"(?!data:)|url\\(|@import", RegexOptions.IgnoreCase)]
     private static partial Regex ExternalReference();
-
-    /// <summary>
-    /// A detection on synthetic features with a planted cluster (as in FlareDetectorTests), over
-    /// synthetic images whose planted ones carry a white corner, read back from PNG files.
-    /// </summary>
-    private static DetectionRun PlantedRun()
-    {
-        var random = new SeededRandom(11);
-        var values = new float[Samples * 4];
-        var bytes = ImageSet.Channels * Side * Side;
-        var pixels = new byte[Samples * bytes];
-        var labels = new int[Samples];
-        var paths = new string[Samples];
-        var poisoned = new bool[Samples];
-        for (var i = 0; i < Samples; i++)
-        {
-            poisoned[i] = i < Planted;
-            labels[i] = poisoned[i] ? 0 : random.NextInt(3);
-            for (var layer = 0; layer < 3; layer++)
-                values[i * 4 + layer] = poisoned[i] ? (float)(8 + 0.1 * random.NextGaussian()) : (float)random.NextGaussian();
-            values[i * 4 + 3] = (float)(10 * random.NextInt(10) + 0.3 * random.NextGaussian());
-            for (var p = 0; p < bytes; p++) pixels[i * bytes + p] = (byte)(40 + 60 * labels[i] + random.NextInt(60));
-            if (poisoned[i])
-                for (var c = 0; c < ImageSet.Channels; c++)
-                    for (var y = 0; y < 4; y++)
-                        for (var x = 0; x < 4; x++) pixels[i * bytes + c * Side * Side + y * Side + x] = 255;
-            paths[i] = $"{(poisoned[i] ? "poisoned" : "clean")}{i:D4}.png";
-        }
-        var images = new ImageSet(Side, Side, pixels, labels, ["class0", "class1", "class2"], paths, null)
-        {
-            Formats = Enumerable.Repeat("png", Samples).ToArray(),
-        };
-        var features = new LatentFeatures(new DenseMatrix(Samples, 4, values), [0, 1, 2, 3], Representation.Layer);
-        var options = new DetectionOptions();
-        var result = FlareDetector.Detect(features, options, SilentProgress.Instance);
-        var model = new ModelMetadata
-        {
-            Architecture = "resnet18", Width = 4, ClassNames = ["class0", "class1", "class2"], ImageHeight = Side, ImageWidth = Side,
-            Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f], Epochs = 1, BatchSize = 32, LearningRate = 0.1,
-            Augmentation = "flip", Seed = 1, TrainingDataHash = images.ContentHash(), TrainingSamples = Samples,
-        };
-        return new DetectionRun
-        {
-            Images = images, DataPath = "synthetic", Model = model, Options = options, Result = result,
-            Times = result.Times, Poisoned = poisoned,
-        };
-    }
 }
