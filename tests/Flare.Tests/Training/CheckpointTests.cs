@@ -46,6 +46,7 @@ public class CheckpointTests
     {
         using var temp = new TempFolder();
         using var wide = new ResNet18(4, 3, InputStem.ImageNet);
+        wide.eval();
         var imageNetPath = temp.Combine("imagenet.ckpt");
         Checkpoint.Save(imageNetPath, wide, Metadata(["a", "b", "c"]) with { Stem = "imagenet", ImageHeight = 96, ImageWidth = 96 });
         var (loadedWide, wideMetadata) = Checkpoint.Load(imageNetPath);
@@ -59,6 +60,7 @@ public class CheckpointTests
 
         // A checkpoint from before the stem was recorded: the metadata JSON has no "stem" field.
         using var old = new ResNet18(4, 3);
+        old.eval();
         var oldPath = temp.Combine("old.ckpt");
         Checkpoint.Save(oldPath, old, Metadata(["a", "b", "c"]));
         var bytes = File.ReadAllBytes(oldPath);
