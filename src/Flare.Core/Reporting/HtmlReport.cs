@@ -209,7 +209,7 @@ public static class HtmlReport
         .thumb img { width: 96px; height: 96px; object-fit: contain; image-rendering: pixelated; display: block; margin: 0 auto; }
         .thumb figcaption { font-size: 10px; overflow-wrap: anywhere; }
         .tp { border-color: #c0392b; } .fp { border-color: #e6a100; } .fn { border-color: #8e44ad; }
-        .legend span { margin-right: 1.5em; padding: 2px 6px; border: 3px solid; }
+        .legend span { margin-right: 1.5em; padding: 2px 6px; border-width: 3px; border-style: solid; }
         .plots { display: flex; flex-wrap: wrap; gap: 1em; }
         .plot { margin: 0; } .plot img { max-width: 560px; width: 100%; }
         """;
