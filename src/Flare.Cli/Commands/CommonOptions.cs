@@ -22,8 +22,11 @@ internal static class CommonOptions
     public static Option<int?> Limit() =>
         new("--limit") { Description = "Use a deterministic class-balanced subset of N images" };
 
+    public static Option<int?> ImageSize() =>
+        new("--image-size") { Description = "Scale (shorter side) and centre-crop every image to N x N; needed when the images differ in size" };
+
     /// <summary>Reads an image folder (or CIFAR binary batches) with a progress stage.</summary>
-    public static ImageSet LoadImages(IProgressSink progress, string path, int? limit, string what)
+    public static ImageSet LoadImages(IProgressSink progress, string path, int? limit, string what, int? imageSize = null)
     {
         var total = EstimateCount(path, limit);
         using var stage = progress.Begin($"reading {what}", total);
@@ -32,7 +35,7 @@ internal static class CommonOptions
         {
             var step = Math.Max(0, done - Interlocked.Exchange(ref last, done));
             stage.Advance(step);
-        }));
+        }), imageSize);
         return images;
     }
 

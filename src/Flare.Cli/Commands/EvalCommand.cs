@@ -16,10 +16,11 @@ internal static class EvalCommand
             Description = "Output folder of flare poison: also report the attack success rate on the test images with its trigger",
         };
         var limit = CommonOptions.Limit();
+        var imageSize = CommonOptions.ImageSize();
         var json = CommonOptions.Json();
         var command = new Command("eval", "Report a checkpoint's benign accuracy on a test folder, and with --attack its attack success rate")
         {
-            model, data, attack, limit, json,
+            model, data, attack, limit, imageSize, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -34,7 +35,7 @@ internal static class EvalCommand
 
             var (accuracy, samples, success) = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "test images");
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "test images", parse.GetValue(imageSize));
                 Evaluator.EnsureCompatible(images, metadata, dataPath);
                 var (classifier, _) = Checkpoint.Load(modelPath);
                 using (classifier)

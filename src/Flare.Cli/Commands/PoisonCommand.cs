@@ -29,13 +29,14 @@ internal static class PoisonCommand
         };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
+        var imageSize = CommonOptions.ImageSize();
         var test = new Option<string?>("--test") { Description = "Test images: also write OUT/test-poisoned, the triggered copies of every test image the attack targets" };
         var testLimit = new Option<int?>("--test-limit") { Description = "Use a deterministic class-balanced subset of N test images" };
         var output = CommonOptions.RequiredPath("--out", "New output folder: train/, manifest.csv, attack.json, trigger pictures");
         var json = CommonOptions.Json();
         var command = new Command("poison", "Write a poisoned copy of an image folder with ground truth (manifest.csv, attack.json)")
         {
-            data, attack, mode, target, rate, coverRate, seed, limit, test, testLimit, output, json,
+            data, attack, mode, target, rate, coverRate, seed, limit, imageSize, test, testLimit, output, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -57,8 +58,8 @@ internal static class PoisonCommand
 
             var (record, poisoned) = ProgressDisplay.Run(progress =>
             {
-                var train = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "training images");
-                var testImages = testPath is null ? null : CommonOptions.LoadImages(progress, testPath, parse.GetValue(testLimit), "test images");
+                var train = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "training images", parse.GetValue(imageSize));
+                var testImages = testPath is null ? null : CommonOptions.LoadImages(progress, testPath, parse.GetValue(testLimit), "test images", parse.GetValue(imageSize));
                 var set = Poisoner.Poison(train, options, progress);
                 return (Poisoner.Write(folder, set, testImages, progress, parse.GetValue(limit), parse.GetValue(testLimit)), set);
             });

@@ -45,6 +45,12 @@ public sealed class ImageSet
     /// <summary>The folder the images were read from, if any.</summary>
     public string? Root { get; }
 
+    /// <summary>Per image, the file format it was decoded from (png, jpeg, bmp, webp); null for sources without files.</summary>
+    public string[]? Formats { get; init; }
+
+    /// <summary>How the images were brought to one size, when they were resized on reading; null when they were read as they are.</summary>
+    public string? Resizing { get; init; }
+
     public Span<byte> Image(int index) => Pixels.AsSpan(index * ImageBytes, ImageBytes);
 
     public ImageSet Select(IReadOnlyList<int> indices)
@@ -52,14 +58,20 @@ public sealed class ImageSet
         var pixels = new byte[(long)indices.Count * ImageBytes];
         var labels = new int[indices.Count];
         var paths = new string[indices.Count];
+        var formats = Formats is null ? null : new string[indices.Count];
         for (var i = 0; i < indices.Count; i++)
         {
             Image(indices[i]).CopyTo(pixels.AsSpan(i * ImageBytes, ImageBytes));
             labels[i] = Labels[indices[i]];
             paths[i] = SourcePaths[indices[i]];
+            if (formats is not null) formats[i] = Formats![indices[i]];
         }
-        return new ImageSet(Height, Width, pixels, labels, ClassNames, paths, Root);
+        return new ImageSet(Height, Width, pixels, labels, ClassNames, paths, Root) { Formats = formats, Resizing = Resizing };
     }
+
+    /// <summary>"png (900), jpeg (100)": how many images came in each file format; null when unknown.</summary>
+    public string? FormatSummary() =>
+        Formats is null ? null : string.Join(", ", Formats.CountBy(f => f).OrderByDescending(g => g.Value).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} ({g.Value})"));
 
     public int[] CountPerClass()
     {

@@ -3,13 +3,16 @@ namespace Flare.Data;
 /// <summary>Loads a data set from an image folder, a folder of CIFAR-10 binary batches, or IDX files (<see cref="IdxReader.Find"/>).</summary>
 public static class ImageSource
 {
-    public static ImageSet Load(string path, int? limit = null, IProgress<int>? imagesDecoded = null)
+    /// <summary>Loads the data set; with <paramref name="imageSize"/> every image is scaled and centre-cropped to that square size.</summary>
+    public static ImageSet Load(string path, int? limit = null, IProgress<int>? imagesDecoded = null, int? imageSize = null)
     {
         if (limit is <= 0) throw new FlareException($"--limit must be positive, got {limit}");
-        if (IdxReader.Find(path) is { } idx) return ClassBalancedSubset.Apply(IdxReader.Read(idx), limit);
+        if (imageSize is <= 0) throw new FlareException($"--image-size must be positive, got {imageSize}");
+        if (IdxReader.Find(path) is { } idx) return Sized(ClassBalancedSubset.Apply(IdxReader.Read(idx), limit), imageSize);
         var binary = CifarBinaryReader.IsBinaryFolder(path) || (File.Exists(path) && path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase));
-        return binary
-            ? ClassBalancedSubset.Apply(CifarBinaryReader.Read(path), limit)
-            : ImageFolderReader.Read(path, limit, imagesDecoded);
+        if (!binary) return ImageFolderReader.Read(path, limit, imagesDecoded, imageSize);
+        return Sized(ClassBalancedSubset.Apply(CifarBinaryReader.Read(path), limit), imageSize);
     }
+
+    private static ImageSet Sized(ImageSet images, int? imageSize) => imageSize is { } side ? ImageCodec.Resize(images, side) : images;
 }

@@ -86,9 +86,17 @@ public static class LatentExtractor
             ProcessMemory.Release();
         }
 
-        var layerOfChannel = new int[width];
-        for (var l = 0; l < layers.Count; l++) Array.Fill(layerOfChannel, l, offsets[l], channelsPerLayer[l]);
-        var channelFeatures = new LatentFeatures(new DenseMatrix(images.Count, width, perChannel), layerOfChannel, Representation.Channel);
+        return FromPerChannel(perChannel, images.Count, channelsPerLayer, predictions);
+    }
+
+    /// <summary>Both representations from the per-channel minima (one row per sample, layer after layer in forward order).</summary>
+    internal static ExtractedFeatures FromPerChannel(float[] perChannel, int count, int[] channelsPerLayer, int[] predictions)
+    {
+        var offsets = new int[channelsPerLayer.Length + 1];
+        for (var l = 0; l < channelsPerLayer.Length; l++) offsets[l + 1] = offsets[l] + channelsPerLayer[l];
+        var layerOfChannel = new int[offsets[^1]];
+        for (var l = 0; l < channelsPerLayer.Length; l++) Array.Fill(layerOfChannel, l, offsets[l], channelsPerLayer[l]);
+        var channelFeatures = new LatentFeatures(new DenseMatrix(count, offsets[^1], perChannel), layerOfChannel, Representation.Channel);
         return new ExtractedFeatures(channelFeatures, PerLayer(channelFeatures, offsets), predictions);
     }
 

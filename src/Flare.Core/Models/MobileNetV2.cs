@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace Flare.Models;
 
 /// <summary>
-/// MobileNetV2 for 32x32 inputs (the paper's ablation model): a stride-1 3x3 stem, seventeen
-/// inverted-residual blocks (expansion, channels, repeats, stride as in the original paper, with the
-/// first two downsamplings removed for CIFAR), a 1x1 conv to 1280 channels and a linear head.
+/// MobileNetV2 (the paper's ablation model): a 3x3 stem, seventeen inverted-residual blocks
+/// (expansion, channels, repeats, stride as in the original paper), a 1x1 conv to 1280 channels and
+/// a linear head. With the CIFAR stem (inputs up to 64x64) the first two downsamplings are removed
+/// (stride-1 stem and first 24-channel block); with the ImageNet stem they are kept.
 /// Width 32 is the standard network (the stem's channel count); other widths scale every layer.
 /// </summary>
 public sealed class MobileNetV2 : ImageClassifier
@@ -20,14 +21,16 @@ public sealed class MobileNetV2 : ImageClassifier
     private readonly Sequential blocks;
     private readonly Linear head;
 
-    public MobileNetV2(int width, int classes) : base(nameof(MobileNetV2))
+    public MobileNetV2(int width, int classes, InputStem inputStem = InputStem.Cifar) : base(nameof(MobileNetV2))
     {
         var inputs = Layers.Scale(32, width, StandardWidth);
-        stem = Layers.Conv(3, inputs, 3);
+        var imageNet = inputStem == InputStem.ImageNet;
+        stem = Layers.Conv(3, inputs, 3, stride: imageNet ? 2 : 1);
         stemNorm = nn.BatchNorm2d(inputs);
         var blockList = new List<InvertedResidual>();
-        foreach (var (expansion, channels, repeats, stride) in Config)
+        foreach (var (expansion, channels, repeats, configStride) in Config)
         {
+            var stride = imageNet && channels == 24 ? 2 : configStride;
             var outputs = Layers.Scale(channels, width, StandardWidth);
             for (var r = 0; r < repeats; r++)
             {

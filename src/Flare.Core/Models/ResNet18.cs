@@ -7,19 +7,23 @@ namespace Flare.Models;
 /// The CIFAR ResNet-18 of the paper: a 3x3 stem without max-pool, four stages of two basic blocks
 /// (widths w, 2w, 4w, 8w; w = 64 in the paper), global average pooling and a linear head.
 /// 20 BatchNorm layers: the stem's, two per block and one in each of the three projection shortcuts.
+/// With the ImageNet stem (inputs above 64x64) the stem is the original ResNet's 7x7 stride-2
+/// convolution and 3x3 stride-2 max-pool.
 /// </summary>
 public sealed class ResNet18 : ImageClassifier
 {
     private readonly Conv2d stem;
     private readonly BatchNorm2d stemNorm;
+    private readonly MaxPool2d? stemPool;
     private readonly Sequential blocks;
     private readonly Linear head;
     private readonly List<BasicBlock> blockList = [];
 
-    public ResNet18(int width, int classes) : base(nameof(ResNet18))
+    public ResNet18(int width, int classes, InputStem inputStem = InputStem.Cifar) : base(nameof(ResNet18))
     {
-        stem = Layers.Conv(3, width, 3);
+        stem = inputStem == InputStem.Cifar ? Layers.Conv(3, width, 3) : Layers.Conv(3, width, 7, stride: 2);
         stemNorm = nn.BatchNorm2d(width);
+        if (inputStem == InputStem.ImageNet) stemPool = nn.MaxPool2d(3, 2, 1);
         var inputs = width;
         var stageWidths = new[] { width, 2 * width, 4 * width, 8 * width };
         for (var stage = 0; stage < 4; stage++)
@@ -43,6 +47,7 @@ public sealed class ResNet18 : ImageClassifier
     {
         using var scope = NewDisposeScope();
         var x = nn.functional.relu(stemNorm.call(stem.call(input)));
+        if (stemPool is not null) x = stemPool.call(x);
         x = blocks.call(x);
         x = nn.functional.adaptive_avg_pool2d(x, 1).flatten(1);
         return head.call(x).MoveToOuterDisposeScope();

@@ -4,8 +4,10 @@ using static TorchSharp.torch;
 namespace Flare.Models;
 
 /// <summary>
-/// VGG-19 with BatchNorm for 32x32 inputs (the paper's ablation model): sixteen 3x3 conv-BN-ReLU
-/// layers in five max-pooled stages (64, 128, 256, 512, 512 channels at width 64) and a linear head.
+/// VGG-19 with BatchNorm (the paper's ablation model): sixteen 3x3 conv-BN-ReLU layers in five
+/// max-pooled stages (64, 128, 256, 512, 512 channels at width 64), global average pooling and a
+/// linear head. The same network serves every input size: it has no separate stem, its five
+/// poolings already reduce a 224x224 input to 7x7.
 /// </summary>
 public sealed class Vgg19 : ImageClassifier
 {

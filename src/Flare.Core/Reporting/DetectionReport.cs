@@ -59,6 +59,7 @@ public static class DetectionReport
         if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding, run.Poisoned);
         DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering.CondensedTree, run.Result.Decision?.PoisonedCluster);
         OutputFiles.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
+        HtmlReport.Write(folder, run);
     }
 
     /// <summary>The machine-readable summary that report.json holds (and --json prints).</summary>

@@ -47,7 +47,7 @@ public static class Checkpoint
         using var reader = Open(path);
         var metadata = ReadMetadata(reader, path);
         var spec = ModelRegistry.Get(metadata.Architecture);
-        var model = spec.Create(metadata.Width, metadata.ClassNames.Length);
+        var model = spec.Create(metadata.Width, metadata.ClassNames.Length, InputStems.Parse(metadata.Stem));
         try
         {
             model.load(reader);

@@ -12,6 +12,9 @@ public sealed record ModelMetadata
     public required string Architecture { get; init; }
     public required int Width { get; init; }
     public required string[] ClassNames { get; init; }
+
+    /// <summary>The input stem (cifar, imagenet); checkpoints written before it was recorded are cifar.</summary>
+    public string Stem { get; init; } = InputStem.Cifar.ToName();
     public required int ImageHeight { get; init; }
     public required int ImageWidth { get; init; }
     public required float[] Mean { get; init; }

@@ -25,7 +25,8 @@ public static class Trainer
         var width = options.Width ?? spec.DefaultWidth;
 
         torch.manual_seed((long)(options.Seed & long.MaxValue));
-        var model = spec.Create(width, train.ClassNames.Count);
+        var stem = InputStems.For(train.Height, train.Width);
+        var model = spec.Create(width, train.ClassNames.Count, stem);
         if (ConvolutionBackend.ConfigureFor(model) is { } note) progress.Message(note);
         var layout = options.ChannelsLast && ConvolutionBackend.OneDnnEnabled ? BatchLayout.ChannelsLast : BatchLayout.ChannelsFirst;
         ConvolutionWeights.Arrange(model, layout);
@@ -95,6 +96,7 @@ public static class Trainer
             Architecture = spec.Name,
             Width = width,
             ClassNames = train.ClassNames.ToArray(),
+            Stem = stem.ToName(),
             ImageHeight = train.Height,
             ImageWidth = train.Width,
             Mean = normalization.Mean,

@@ -130,7 +130,7 @@ public class ImageFolderReaderTests
         File.WriteAllBytes(temp.Combine("sizes", "a", "1.png"), png);
         var big = SyntheticImages.Create(perClass: 1, classes: 1, height: 12, width: 12);
         File.WriteAllBytes(temp.Combine("sizes", "a", "2.png"), ImageCodec.EncodePng(big.Image(0), 12, 12));
-        AssertError(temp.Combine("sizes"), "is 12x12 but the other images are 8x8");
+        AssertError(temp.Combine("sizes"), "is 12x12 but the other images are 8x8; the folder holds images of 2 different sizes");
     }
 
     private static void AssertError(string folder, string expected)
@@ -138,5 +138,163 @@ public class ImageFolderReaderTests
         var error = Assert.Throws<FlareException>(() => ImageFolderReader.Read(folder));
         Assert.Contains(expected, error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+}
+
+public class ImageFormatAndSizeTests
+{
+    [Fact]
+    public void ReadsEveryFormatAsThreeChannelsAndRecordsIt()
+    {
+        using var temp = new TempFolder();
+        Directory.CreateDirectory(temp.Combine("a"));
+        Directory.CreateDirectory(temp.Combine("b"));
+        // The same 8x8 picture (left half red, right half blue) in four formats, plus grayscale and alpha.
+        File.WriteAllBytes(temp.Combine("a", "1.png"), Encode(HalfAndHalf(), SKEncodedImageFormat.Png));
+        File.WriteAllBytes(temp.Combine("a", "2.webp"), Encode(HalfAndHalf(), SKEncodedImageFormat.Webp));
+        File.WriteAllBytes(temp.Combine("a", "3.bmp"), Bmp(HalfAndHalf()));
+        File.WriteAllBytes(temp.Combine("b", "4.jpg"), Encode(HalfAndHalf(), SKEncodedImageFormat.Jpeg));
+        using (var gray = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Gray8, SKAlphaType.Opaque)))
+        {
+            gray.Erase(new SKColor(100, 100, 100));
+            File.WriteAllBytes(temp.Combine("b", "5.png"), Encode(gray, SKEncodedImageFormat.Png));
+        }
+        using (var alpha = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            alpha.Erase(new SKColor(10, 200, 30, 128));
+            File.WriteAllBytes(temp.Combine("b", "6.png"), Encode(alpha, SKEncodedImageFormat.Png));
+        }
+
+        var read = ImageFolderReader.Read(temp.Path);
+
+        Assert.Equal(["png", "webp", "bmp", "jpeg", "png", "png"], read.Formats!);
+        Assert.Equal("png (3), bmp (1), jpeg (1), webp (1)", read.FormatSummary());
+        Assert.Null(read.Resizing);
+        for (var i = 0; i < 3; i++) // lossless formats are exact; WebP from SkiaSharp at quality 100 is lossy but close
+            AssertHalfAndHalf(read.Image(i), tolerance: i == 1 ? 12 : 0);
+        AssertHalfAndHalf(read.Image(3), tolerance: 40);
+        Assert.All(read.Image(4).ToArray(), value => Assert.Equal(100, value));
+        var plane = 64;
+        Assert.Equal([10, 200, 30], new[] { read.Image(5)[0], read.Image(5)[plane], read.Image(5)[2 * plane] });
+    }
+
+    [Fact]
+    public void MixedSizesAreAnErrorNamingAFileAndTheNumberOfSizesUnlessResized()
+    {
+        using var temp = new TempFolder();
+        Directory.CreateDirectory(temp.Combine("a"));
+        Directory.CreateDirectory(temp.Combine("b"));
+        // 40x20: red, green, blue columns of 10, 20, 10 pixels; the centre crop is the green 20x20.
+        using (var wide = new SKBitmap(new SKImageInfo(40, 20, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            for (var y = 0; y < 20; y++)
+                for (var x = 0; x < 40; x++)
+                    wide.SetPixel(x, y, x < 10 ? SKColors.Red : x < 30 ? SKColors.Lime : SKColors.Blue);
+            File.WriteAllBytes(temp.Combine("a", "wide.png"), Encode(wide, SKEncodedImageFormat.Png));
+        }
+        File.WriteAllBytes(temp.Combine("a", "small.png"), Encode(HalfAndHalf(), SKEncodedImageFormat.Png));
+        File.WriteAllBytes(temp.Combine("b", "tall.jpg"), Encode(Checkerboard(30, 60), SKEncodedImageFormat.Jpeg));
+        var original = File.ReadAllBytes(temp.Combine("a", "wide.png"));
+
+        var error = Assert.Throws<FlareException>(() => ImageFolderReader.Read(temp.Path));
+        Assert.Contains("3 different sizes", error.Message);
+        Assert.Contains("--image-size", error.Message);
+        Assert.Matches("(wide|small|tall)\\.(png|jpg): is ", error.Message);
+
+        var read = ImageFolderReader.Read(temp.Path, imageSize: 12);
+        Assert.Equal((12, 12), (read.Height, read.Width));
+        Assert.Equal("scaled to 12x12 (shorter side to 12, centre crop) from 3 sizes", read.Resizing);
+        var green = read.Image(Array.IndexOf(read.SourcePaths, Path.Combine("a", "wide.png")));
+        Assert.All(green[..144].ToArray(), red => Assert.True(red <= 3, $"red {red}"));
+        Assert.All(green[144..288].ToArray(), g => Assert.True(g >= 252, $"green {g}"));
+        Assert.Equal(original, File.ReadAllBytes(temp.Combine("a", "wide.png")));
+    }
+
+    [Fact]
+    public void DownscalingAveragesFineDetailInsteadOfAliasing()
+    {
+        using var temp = new TempFolder();
+        Directory.CreateDirectory(temp.Combine("a"));
+        Directory.CreateDirectory(temp.Combine("b"));
+        // A one-pixel checkerboard scaled 256 -> 16: a point or nearest sampler returns pure black
+        // or white, a filtered one the mean grey.
+        File.WriteAllBytes(temp.Combine("a", "1.png"), Encode(Checkerboard(256, 256), SKEncodedImageFormat.Png));
+        File.WriteAllBytes(temp.Combine("b", "2.png"), Encode(Checkerboard(256, 256), SKEncodedImageFormat.Png));
+
+        var read = ImageFolderReader.Read(temp.Path, imageSize: 16);
+
+        Assert.All(read.Image(0).ToArray(), value => Assert.InRange(value, 100, 155));
+    }
+
+    private static SKBitmap HalfAndHalf()
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < 8; y++)
+            for (var x = 0; x < 8; x++) bitmap.SetPixel(x, y, x < 4 ? new SKColor(200, 0, 0) : new SKColor(0, 0, 200));
+        return bitmap;
+    }
+
+    private static SKBitmap Checkerboard(int width, int height)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++) bitmap.SetPixel(x, y, (x + y) % 2 == 0 ? SKColors.Black : SKColors.White);
+        return bitmap;
+    }
+
+    private static void AssertHalfAndHalf(Span<byte> image, int tolerance)
+    {
+        const int plane = 64;
+        for (var p = 0; p < plane; p++)
+        {
+            var left = p % 8 < 4;
+            if (p % 8 is 3 or 4) continue; // lossy formats blur the edge
+            Assert.InRange(image[p], left ? 200 - tolerance : 0, left ? 200 + tolerance : tolerance);
+            Assert.InRange(image[2 * plane + p], left ? 0 : 200 - tolerance, left ? tolerance : 200 + tolerance);
+        }
+    }
+
+    private static byte[] Encode(SKBitmap bitmap, SKEncodedImageFormat format)
+    {
+        using (bitmap)
+        using (var data = bitmap.Encode(format, 100)) return data.ToArray();
+    }
+
+    /// <summary>A 24-bit bottom-up BMP (SkiaSharp decodes BMP but does not encode it).</summary>
+    private static byte[] Bmp(SKBitmap bitmap)
+    {
+        using (bitmap)
+        {
+            var rowBytes = (3 * bitmap.Width + 3) / 4 * 4;
+            var size = 54 + rowBytes * bitmap.Height;
+            using var stream = new MemoryStream();
+            using var writer = new BinaryWriter(stream);
+            writer.Write("BM"u8);
+            writer.Write(size);
+            writer.Write(0);
+            writer.Write(54);
+            writer.Write(40);
+            writer.Write(bitmap.Width);
+            writer.Write(bitmap.Height);
+            writer.Write((short)1);
+            writer.Write((short)24);
+            writer.Write(0);
+            writer.Write(rowBytes * bitmap.Height);
+            writer.Write(2835);
+            writer.Write(2835);
+            writer.Write(0);
+            writer.Write(0);
+            for (var y = bitmap.Height - 1; y >= 0; y--)
+            {
+                for (var x = 0; x < bitmap.Width; x++)
+                {
+                    var colour = bitmap.GetPixel(x, y);
+                    writer.Write([colour.Blue, colour.Green, colour.Red]);
+                }
+                for (var pad = 3 * bitmap.Width; pad < rowBytes; pad++) writer.Write((byte)0);
+            }
+            writer.Flush();
+            return stream.ToArray();
+        }
     }
 }

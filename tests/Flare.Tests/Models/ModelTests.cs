@@ -39,6 +39,34 @@ public class ModelTests
         foreach (var hook in hooks) hook.remove();
     }
 
+    [Theory]
+    [InlineData("resnet18", 64, InputStem.Cifar, 8)]
+    [InlineData("resnet18", 96, InputStem.ImageNet, 3)]
+    [InlineData("mobilenetv2", 64, InputStem.Cifar, 8)]
+    [InlineData("mobilenetv2", 128, InputStem.ImageNet, 4)]
+    [InlineData("vgg19", 96, InputStem.ImageNet, 6)]
+    public void LargerInputsGetTheStemTheirSizeCallsFor(string name, int side, InputStem expected, int lastFeatureSide)
+    {
+        var stem = InputStems.For(side, side);
+        Assert.Equal(expected, stem);
+        using var model = ModelRegistry.Get(name).Create(4, 5, stem);
+        model.eval();
+        long lastSide = 0;
+        var last = model.BatchNormLayers[^1];
+        var hook = last.register_forward_pre_hook((_, input) =>
+        {
+            lastSide = input.shape[^1];
+            return input;
+        });
+        using var noGrad = torch.no_grad();
+        using var output = model.call(torch.randn(2, 3, side, side));
+        Assert.Equal([2L, 5L], output.shape);
+        // The last BatchNorm's input side shows the total downsampling: 8 for the CIFAR stems, 32 for
+        // the ImageNet ones (VGG, which has no stem of its own, has pooled 4 times there).
+        hook.remove();
+        Assert.Equal(lastFeatureSide, lastSide);
+    }
+
     [Fact]
     public void ResNet18AtPaperWidthHasTheUsualSize()
     {

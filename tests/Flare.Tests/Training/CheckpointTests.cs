@@ -42,6 +42,45 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void RecordsTheStemAndLoadsCheckpointsWrittenBeforeItWasRecorded()
+    {
+        using var temp = new TempFolder();
+        using var wide = new ResNet18(4, 3, InputStem.ImageNet);
+        wide.eval();
+        var imageNetPath = temp.Combine("imagenet.ckpt");
+        Checkpoint.Save(imageNetPath, wide, Metadata(["a", "b", "c"]) with { Stem = "imagenet", ImageHeight = 96, ImageWidth = 96 });
+        var (loadedWide, wideMetadata) = Checkpoint.Load(imageNetPath);
+        using (loadedWide)
+        {
+            Assert.Equal("imagenet", wideMetadata.Stem);
+            using var input = torch.randn(2, 3, 96, 96);
+            using var noGrad = torch.no_grad();
+            Assert.True(torch.equal(wide.call(input), loadedWide.call(input)).all().item<bool>());
+        }
+
+        // A checkpoint from before the stem was recorded: the metadata JSON has no "stem" field.
+        using var old = new ResNet18(4, 3);
+        old.eval();
+        var oldPath = temp.Combine("old.ckpt");
+        Checkpoint.Save(oldPath, old, Metadata(["a", "b", "c"]));
+        var bytes = File.ReadAllBytes(oldPath);
+        var length = BitConverter.ToInt32(bytes, 8);
+        var json = System.Text.Encoding.UTF8.GetString(bytes, 12, length);
+        var withoutStem = System.Text.RegularExpressions.Regex.Replace(json, "\\s*\"stem\": \"cifar\",", "");
+        Assert.NotEqual(json, withoutStem);
+        var stripped = System.Text.Encoding.UTF8.GetBytes(withoutStem);
+        File.WriteAllBytes(oldPath, [.. bytes[..8], .. BitConverter.GetBytes(stripped.Length), .. stripped, .. bytes[(12 + length)..]]);
+        var (loadedOld, oldMetadata) = Checkpoint.Load(oldPath);
+        using (loadedOld)
+        {
+            Assert.Equal("cifar", oldMetadata.Stem);
+            using var input = torch.randn(2, 3, 32, 32);
+            using var noGrad = torch.no_grad();
+            Assert.True(torch.equal(old.call(input), loadedOld.call(input)).all().item<bool>());
+        }
+    }
+
+    [Fact]
     public void UnreadableCheckpointsGiveClearErrors()
     {
         using var temp = new TempFolder();
