@@ -69,7 +69,7 @@ public static class DetectionReport
         var metrics = run.Metrics;
         return new
         {
-            Data = new { Path = Path.GetFullPath(run.DataPath), Samples = run.Images.Count, Classes = run.Images.ClassNames },
+            Data = new { Path = Path.GetFullPath(run.DataPath), Samples = run.Images.Count, Classes = run.Images.ClassNames, Formats = run.Images.FormatSummary(), run.Images.Resizing },
             Model = new { Path = run.ModelPath is null ? null : Path.GetFullPath(run.ModelPath), run.Model.Architecture, run.Model.Width, run.Model.Epochs, run.Model.Augmentation, run.Model.TrainAccuracy },
             Fit = run.Fit is null ? null : new { run.Fit.Accuracy, run.Fit.TrainedOnThisData, run.Fit.Trusted, run.Fit.Warning, ModelFit.Defaults.MinimumAccuracy },
             Options = new
@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
-            Suspects = result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, c.Isolation, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, c.Isolation, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -138,7 +138,7 @@ public static class DetectionReport
         var text = new StringBuilder();
         text.AppendLine("# Flare detection report").AppendLine();
         text.AppendLine($"**{result.FlaggedCount} of {run.Images.Count} samples ({Percent((double)result.FlaggedCount / run.Images.Count)}) flagged as poisoned.** {Capitalize(result.Verdict)}.").AppendLine();
-        text.AppendLine(FitLine(run.Fit)).AppendLine();
+        text.AppendLine(run.Fit?.Trusted == false ? $"**{FitSentence(run.Fit)}**" : FitSentence(run.Fit)).AppendLine();
         AppendEvidence(text, run);
         if (run.Metrics is { } m)
         {
@@ -149,6 +149,8 @@ public static class DetectionReport
         }
         text.AppendLine("## Data and model").AppendLine();
         text.AppendLine($"- data: `{Path.GetFullPath(run.DataPath)}`, {run.Images.Count} images of {run.Images.Width}x{run.Images.Height}, {run.Images.ClassNames.Count} classes");
+        if (run.Images.FormatSummary() is { } formats) text.AppendLine($"- file formats: {formats}");
+        if (run.Images.Resizing is { } resizing) text.AppendLine($"- resizing: {resizing}");
         text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
         text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
         text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, label isolation {(run.Options.LabelIsolation > 0 ? run.Options.LabelIsolation.ToString(CultureInfo.InvariantCulture) : "off")}").AppendLine();
@@ -179,8 +181,18 @@ public static class DetectionReport
         return text.ToString();
     }
 
-    /// <summary>One sentence on the model's fit to the data, for people (the CLI summary prints the same).</summary>
     private const int SuspectsShown = 10;
+
+    /// <summary>The suspects the reports list: the most isolated first.</summary>
+    public static IEnumerable<SuspectCluster> StrongestSuspects(DetectionResult result) =>
+        result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown);
+
+    /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
+    public static string SuspectScope(SuspectCluster suspect, IReadOnlyList<string> classNames) =>
+        suspect.Label is { } label ? $"label {classNames[label]}" : "whole data set";
+
+    /// <summary>What an empty result does and does not say.</summary>
+    public const string NothingFlaggedCaveat = "Nothing flagged is not a certificate of a clean data set: FLARE finds a backdoor only where the model learned it and its samples stand apart as an island. Look at the top of the suspicion ranking, and see the model-fit line above.";
 
     /// <summary>A one-line account of the strongest suspect, so that "nothing flagged" says how close the search came.</summary>
     public static string SuspectLine(DetectionResult result, DetectionOptions options) => result.StrongestSuspect switch
@@ -199,20 +211,21 @@ public static class DetectionReport
         text.AppendLine("## How strong the evidence is").AppendLine();
         text.AppendLine($"- {Capitalize(SuspectLine(result, run.Options))}.");
         if (result.FlaggedCount == 0)
-            text.AppendLine("- Nothing flagged is not a certificate of a clean data set: FLARE finds a backdoor only where the model learned it and its samples stand apart as an island. Look at the top of the suspicion ranking, and see the model-fit line above.");
+            text.AppendLine($"- {NothingFlaggedCaveat}");
         text.AppendLine();
         if (result.Suspects.Count == 0) return;
         text.AppendLine("| k | where | size | isolation (lower = more apart) | flagged |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
-        foreach (var s in result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown))
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.DroppedLayers} | {(s.Label is { } label ? $"label {Csv.Field(run.Images.ClassNames[label])}" : "whole data set")} | {s.Size} | {s.Isolation:G3} | {(s.Flagged ? "yes" : "no")} |");
+        foreach (var s in StrongestSuspects(result))
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.DroppedLayers} | {SuspectScope(s, run.Images.ClassNames)} | {s.Size} | {s.Isolation:G3} | {(s.Flagged ? "yes" : "no")} |");
         text.AppendLine();
     }
 
-    public static string FitLine(ModelFit? fit) => fit switch
+    /// <summary>One sentence on the model's fit to the data, for people (report.md sets a warning in bold).</summary>
+    public static string FitSentence(ModelFit? fit) => fit switch
     {
         null => "Model fit: not measured.",
-        { Warning: { } warning } => $"**Warning: {warning}.** (Model accuracy on these images: {Percent(fit.Accuracy)}.)",
+        { Warning: { } warning } => $"Warning: {warning}. (Model accuracy on these images: {Percent(fit.Accuracy)}.)",
         _ => $"Model fit: {Percent(fit.Accuracy)} accuracy on these images, which it was trained on.",
     };
 

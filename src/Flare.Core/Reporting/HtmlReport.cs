@@ -47,7 +47,9 @@ public static class HtmlReport
             .Append("<title>Flare detection report</title><style>").Append(Style).Append("</style></head>\n<body>\n");
         html.Append("<h1>Flare detection report</h1>\n");
         html.Append(CultureInfo.InvariantCulture, $"<p class=\"verdict\"><strong>{result.FlaggedCount} of {images.Count} samples ({Percent((double)result.FlaggedCount / images.Count)}) flagged as poisoned.</strong> {Text(Capitalize(result.Verdict))}.</p>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<p class=\"{(run.Fit?.Trusted == false ? "warning" : "fit")}\">{Text(DetectionReport.FitSentence(run.Fit))}</p>\n");
         html.Append("<p id=\"image-check\" class=\"note\">Images load from this file itself; none are fetched.</p>\n");
+        Evidence(html, run);
 
         if (metrics is not null)
         {
@@ -63,8 +65,8 @@ public static class HtmlReport
         if (images.Resizing is { } resizing) html.Append(CultureInfo.InvariantCulture, $"<li>resizing: {Text(resizing)}</li>\n");
         html.Append(CultureInfo.InvariantCulture, $"<li>model: {Text(run.Model.Architecture)} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {Text(run.Model.Augmentation)}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}</li>\n");
         if (run.ModelPath is not null) html.Append(CultureInfo.InvariantCulture, $"<li>model file: <code>{Text(Path.GetFullPath(run.ModelPath))}</code></li>\n");
-        html.Append(CultureInfo.InvariantCulture, $"<li>features: {Text(result.Representation.ToName())} representation, {result.Trials[0].Columns} columns</li>\n");
-        html.Append(CultureInfo.InvariantCulture, $"<li>settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}</li>\n</ul>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<li>features: {Text(result.Representation.ToName())} representation, {Text(run.Model.Architecture)} BatchNorm layers: {result.Trials[0].Columns} columns</li>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<li>settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, label isolation {(run.Options.LabelIsolation > 0 ? run.Options.LabelIsolation.ToString(CultureInfo.InvariantCulture) : "off")}</li>\n</ul>\n");
 
         html.Append("<h2>Stable subspace search</h2>\n");
         Table(html, ["k (layers dropped)", "columns", "clusters", "walk: cluster (size) kappa", "stable"],
@@ -101,6 +103,23 @@ public static class HtmlReport
         html.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">Per-sample results: <code>{DetectionReport.SuspiciousFile}</code>; machine-readable summary: <code>{DetectionReport.JsonFile}</code>.</p>\n");
         html.Append("<script>").Append(ImageCheck).Append("</script>\n</body></html>\n");
         return html.ToString();
+    }
+
+    /// <summary>The strongest suspect and the ranking of suspects, as report.md gives them.</summary>
+    private static void Evidence(StringBuilder html, DetectionRun run)
+    {
+        var result = run.Result;
+        html.Append("<h2>How strong the evidence is</h2>\n<ul>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<li>{Text(Capitalize(DetectionReport.SuspectLine(result, run.Options)))}.</li>\n");
+        if (result.FlaggedCount == 0) html.Append(CultureInfo.InvariantCulture, $"<li>{Text(DetectionReport.NothingFlaggedCaveat)}</li>\n");
+        html.Append("</ul>\n");
+        if (result.Suspects.Count == 0) return;
+        Table(html, ["k", "where", "size", "isolation (lower = more apart)", "flagged"],
+            DetectionReport.StrongestSuspects(result).Select(s => new[]
+            {
+                Number(s.DroppedLayers), DetectionReport.SuspectScope(s, run.Images.ClassNames), Number(s.Size),
+                s.Isolation.ToString("G3", CultureInfo.InvariantCulture), s.Flagged ? "yes" : "no",
+            }));
     }
 
     private static void FlaggedClusters(StringBuilder html, DetectionRun run)

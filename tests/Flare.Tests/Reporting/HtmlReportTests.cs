@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.RegularExpressions;
 using Flare.Data;
 using Flare.Detection;
@@ -74,6 +75,7 @@ public sealed class PlantedReport : IDisposable
         {
             Images = images, DataPath = "synthetic", Model = model, Options = options, Result = result,
             Times = result.Times, Poisoned = poisoned,
+            Fit = new ModelFit(0.5, TrainedOnThisData: true, Warning: "it has not learned these images"),
         };
     }
 }
@@ -95,6 +97,24 @@ public partial class HtmlReportTests(PlantedReport report) : IClassFixture<Plant
         Assert.Equal(metrics.FalsePositives, Regex.Matches(html, "<figure class=\"thumb fp\"").Count);
         Assert.Contains(run.Images.SourcePaths.First(p => p.StartsWith("poisoned", StringComparison.Ordinal)), html);
         Assert.Contains("file formats: png (", html);
+    }
+
+    [Fact]
+    public void SaysWhatReportMdSays()
+    {
+        var run = report.Run;
+        var html = WebUtility.HtmlDecode(File.ReadAllText(report.Html));
+        var markdown = File.ReadAllText(Path.Combine(report.Folder, DetectionReport.MarkdownFile));
+        var sections = Regex.Matches(markdown, "^## (.+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("How strong the evidence is", sections);
+        foreach (var section in sections) Assert.Contains($"<h2>{section}</h2>", html);
+        Assert.Contains($"<p class=\"warning\">{DetectionReport.FitSentence(run.Fit)}</p>", html);
+        Assert.Contains(DetectionReport.SuspectLine(run.Result, run.Options)[1..], html);
+        Assert.True(run.Result.Suspects.Count > 0);
+        foreach (var suspect in DetectionReport.StrongestSuspects(run.Result))
+            Assert.Contains($"<td>{DetectionReport.SuspectScope(suspect, run.Images.ClassNames)}</td><td>{suspect.Size}</td>", html);
+        Assert.Contains("file formats: png (1000)", markdown);
+        Assert.Contains("file formats: png (1000)", html);
     }
 
     [Fact]
