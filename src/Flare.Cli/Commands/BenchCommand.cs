@@ -34,10 +34,11 @@ internal static class BenchCommand
         var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => 20 };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
+        var imageSize = new ImageSizeOption();
         var seed = CommonOptions.Seed();
         var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
         {
-            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, width, seed,
+            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, width, imageSize.Option, seed,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -55,6 +56,7 @@ internal static class BenchCommand
                 TestData = parse.GetValue(test)!,
                 TrainLimit = parse.GetValue(limit),
                 TestLimit = parse.GetValue(testLimit),
+                ImageSize = imageSize.Read(parse),
                 Rate = parse.GetValue(rate),
                 Training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip },
                 Seed = parse.GetValue(seed),
@@ -64,8 +66,8 @@ internal static class BenchCommand
             var outcomes = new List<ExperimentOutcome>();
             ProgressDisplay.Run(progress =>
             {
-                var cleanTrain = CommonOptions.LoadImages(progress, settings.TrainData, settings.TrainLimit, "training images");
-                var cleanTest = CommonOptions.LoadImages(progress, settings.TestData, settings.TestLimit, "test images");
+                var cleanTrain = CommonOptions.LoadImages(progress, settings.TrainData, settings.TrainLimit, "training images", settings.ImageSize);
+                var cleanTest = CommonOptions.LoadImages(progress, settings.TestData, settings.TestLimit, "test images", settings.ImageSize);
                 foreach (var @case in cases)
                 {
                     progress.Message($"case {@case.Name}");

@@ -22,9 +22,6 @@ internal static class CommonOptions
     public static Option<int?> Limit() =>
         new("--limit") { Description = "Use a deterministic class-balanced subset of N images" };
 
-    public static Option<int?> ImageSize() =>
-        new("--image-size") { Description = "Scale (shorter side) and centre-crop every image to N x N; needed when the images differ in size" };
-
     /// <summary>Reads an image folder (or CIFAR binary batches) with a progress stage.</summary>
     public static ImageSet LoadImages(IProgressSink progress, string path, int? limit, string what, int? imageSize = null)
     {
@@ -45,4 +42,15 @@ internal static class CommonOptions
         var count = Directory.EnumerateDirectories(path).Sum(d => (long)Directory.EnumerateFiles(d).Count());
         return limit is { } n ? Math.Min(n, count) : Math.Max(count, 1);
     }
+}
+
+/// <summary>
+/// --image-size, read once where a command starts and handed to every image folder the command
+/// reads (training, test and clean images alike), so that all of them reach the model at one size.
+/// </summary>
+internal sealed class ImageSizeOption
+{
+    public Option<int?> Option { get; } = new("--image-size") { Description = "Scale (shorter side) and centre-crop every image to N x N; needed when the images differ in size" };
+
+    public int? Read(ParseResult parse) => ImageSource.CheckImageSize(parse.GetValue(Option));
 }

@@ -31,11 +31,12 @@ internal static class CompareCommand
         var mspcSamples = new Option<int?>("--mspc-samples") { Description = $"MSPC mask optimised on this many sampled images (default {new MspcSchedule().MaskSamples}; 0: all, the authors')" };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
+        var imageSize = new ImageSizeOption();
         var json = CommonOptions.Json();
         var detection = new DetectionOptionSet();
         var command = new Command("compare", "Run FLARE and baseline detectors on one model and data set and compare them")
         {
-            data, model, clean, cleanLimit, detectors, output, poisonRate, mspcEpochs, mspcRounds, mspcSamples, seed, limit, json,
+            data, model, clean, cleanLimit, detectors, output, poisonRate, mspcEpochs, mspcRounds, mspcSamples, seed, limit, imageSize.Option, json,
         };
         detection.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
@@ -53,6 +54,7 @@ internal static class CompareCommand
             };
             settings.Mspc.Validate();
             var rate = parse.GetValue(poisonRate);
+            var size = imageSize.Read(parse);
             DetectorComparison.ValidatePoisonRate(rate);
             var dataPath = parse.GetValue(data)!;
             var modelPath = parse.GetValue(model);
@@ -60,13 +62,13 @@ internal static class CompareCommand
             using var folder = OutputFolder.Create(parse.GetValue(output)!);
             var run = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", size);
                 if (metadata is not null) Evaluator.EnsureCompatible(images, metadata, dataPath);
                 var poisoned = GroundTruth.ForImages(images, dataPath);
                 ImageSet? cleanImages = null;
                 if (cleanPath is not null)
                 {
-                    cleanImages = CommonOptions.LoadImages(progress, cleanPath, parse.GetValue(cleanLimit), "clean images");
+                    cleanImages = CommonOptions.LoadImages(progress, cleanPath, parse.GetValue(cleanLimit), "clean images", size);
                     DetectorComparison.EnsureCleanMatches(cleanImages, images, $"--clean {cleanPath}");
                 }
                 var trainingSeconds = 0.0;

@@ -16,17 +16,18 @@ internal static class EvalCommand
             Description = "Output folder of flare poison: also report the attack success rate on the test images with its trigger",
         };
         var limit = CommonOptions.Limit();
-        var imageSize = CommonOptions.ImageSize();
+        var imageSize = new ImageSizeOption();
         var json = CommonOptions.Json();
         var command = new Command("eval", "Report a checkpoint's benign accuracy on a test folder, and with --attack its attack success rate")
         {
-            model, data, attack, limit, imageSize, json,
+            model, data, attack, limit, imageSize.Option, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var modelPath = parse.GetValue(model)!;
             var dataPath = parse.GetValue(data)!;
             var attackPath = parse.GetValue(attack);
+            var size = imageSize.Read(parse);
             var metadata = Checkpoint.ReadMetadata(modelPath);
             var loaded = attackPath is null ? null : AttackRecord.LoadTrigger(attackPath, metadata.ClassNames);
             var record = loaded?.Record;
@@ -35,7 +36,7 @@ internal static class EvalCommand
 
             var (accuracy, samples, success) = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "test images", parse.GetValue(imageSize));
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "test images", size);
                 Evaluator.EnsureCompatible(images, metadata, dataPath);
                 var (classifier, _) = Checkpoint.Load(modelPath);
                 using (classifier)

@@ -55,10 +55,10 @@ internal sealed class BackdoorTestOptionSet
     public string? TestPath(ParseResult parse) => parse.GetValue(test);
 
     /// <summary>The test set, or null without --test; its classes and image size must be those of the training images.</summary>
-    public BackdoorTest? Load(ParseResult parse, IReadOnlyList<string> classNames, int height, int width, IProgressSink progress)
+    public BackdoorTest? Load(ParseResult parse, IReadOnlyList<string> classNames, int height, int width, int? imageSize, IProgressSink progress)
     {
         if (parse.GetValue(test) is not { } path) return null;
-        var images = CommonOptions.LoadImages(progress, path, parse.GetValue(testLimit), "test images");
+        var images = CommonOptions.LoadImages(progress, path, parse.GetValue(testLimit), "test images", imageSize);
         if (!images.ClassNames.SequenceEqual(classNames))
             throw new FlareException($"{path}: test classes [{string.Join(", ", images.ClassNames)}] differ from the model's [{string.Join(", ", classNames)}]");
         if (images.Height != height || images.Width != width)

@@ -29,14 +29,14 @@ internal static class PoisonCommand
         };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
-        var imageSize = CommonOptions.ImageSize();
+        var imageSize = new ImageSizeOption();
         var test = new Option<string?>("--test") { Description = "Test images: also write OUT/test-poisoned, the triggered copies of every test image the attack targets" };
         var testLimit = new Option<int?>("--test-limit") { Description = "Use a deterministic class-balanced subset of N test images" };
         var output = CommonOptions.RequiredPath("--out", "New output folder: train/, manifest.csv, attack.json, trigger pictures");
         var json = CommonOptions.Json();
         var command = new Command("poison", "Write a poisoned copy of an image folder with ground truth (manifest.csv, attack.json)")
         {
-            data, attack, mode, target, rate, coverRate, seed, limit, imageSize, test, testLimit, output, json,
+            data, attack, mode, target, rate, coverRate, seed, limit, imageSize.Option, test, testLimit, output, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -52,14 +52,15 @@ internal static class PoisonCommand
             options.Validate();
             if (parse.GetValue(testLimit) is <= 0) throw new FlareException($"--test-limit must be positive, got {parse.GetValue(testLimit)}");
             var testPath = parse.GetValue(test);
+            var size = imageSize.Read(parse);
             if (testPath is null && parse.GetValue(testLimit) is not null) throw new FlareException("--test-limit needs --test");
             var clock = System.Diagnostics.Stopwatch.StartNew();
             using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(parse.GetValue(data), "--data"), new InputPath(testPath, "--test"));
 
             var (record, poisoned) = ProgressDisplay.Run(progress =>
             {
-                var train = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "training images", parse.GetValue(imageSize));
-                var testImages = testPath is null ? null : CommonOptions.LoadImages(progress, testPath, parse.GetValue(testLimit), "test images", parse.GetValue(imageSize));
+                var train = CommonOptions.LoadImages(progress, parse.GetValue(data)!, parse.GetValue(limit), "training images", size);
+                var testImages = testPath is null ? null : CommonOptions.LoadImages(progress, testPath, parse.GetValue(testLimit), "test images", size);
                 var set = Poisoner.Poison(train, options, progress);
                 return (Poisoner.Write(folder, set, testImages, progress, parse.GetValue(limit), parse.GetValue(testLimit)), set);
             });

@@ -19,7 +19,7 @@ internal static class PurifyCommand
         var output = CommonOptions.RequiredPath("--out", "New folder for purified/, removed.csv, the report and the model");
         var trainingOptions = new TrainingOptionSet(defaultEpochs: TrainingOptions.DetectionModelEpochs);
         var limit = CommonOptions.Limit();
-        var imageSize = CommonOptions.ImageSize();
+        var imageSize = new ImageSizeOption();
         var json = CommonOptions.Json();
         var detection = new DetectionOptionSet();
         var mitigate = new Option<string>("--mitigate") { Description = "Then make a clean model OUT/clean.ckpt: retrain (FLARE (P), from scratch on the kept samples), unlearn (FLARE (R), from the detection model) or none", DefaultValueFactory = _ => MitigationOptions.Defaults.Method.ToName() };
@@ -28,7 +28,7 @@ internal static class PurifyCommand
         var testOptions = new BackdoorTestOptionSet();
         var command = new Command("purify", "Train a model on the data, detect poisoned samples with FLARE, write a purified copy and optionally a clean model")
         {
-            data, output, limit, imageSize, json, mitigate, retrainEpochs,
+            data, output, limit, imageSize.Option, json, mitigate, retrainEpochs,
         };
         trainingOptions.AddTo(command);
         detection.AddTo(command);
@@ -36,6 +36,7 @@ internal static class PurifyCommand
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = detection.Read(parse);
+            var size = imageSize.Read(parse);
             // Flip only: random crops keep a model from fitting poisoned samples (docs/method.md).
             var training = trainingOptions.Read(parse, Augmentation.Flip);
             var mitigation = new MitigationOptions
@@ -51,12 +52,12 @@ internal static class PurifyCommand
             using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"));
             var (run, kept, mitigated) = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", parse.GetValue(imageSize));
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", size);
                 var minClusterSize = options.MinClusterSizeFor(images.Count);
                 if (images.Count < 2 * minClusterSize)
                     throw new FlareException($"{dataPath}: {images.Count} images are too few for detection with min_cluster_size {minClusterSize}");
                 var poisoned = GroundTruth.ForImages(images, dataPath);
-                var test = testOptions.Load(parse, images.ClassNames, images.Height, images.Width, progress);
+                var test = testOptions.Load(parse, images.ClassNames, images.Height, images.Width, size, progress);
                 var clock = Stopwatch.StartNew();
                 var trained = Trainer.Train(images, training, progress, Path.GetFullPath(dataPath));
                 var trainingSeconds = clock.Elapsed.TotalSeconds;

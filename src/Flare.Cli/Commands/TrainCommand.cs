@@ -15,18 +15,19 @@ internal static class TrainCommand
         var training = new TrainingOptionSet(defaultEpochs: 30);
         var augment = new Option<string>("--augment") { Description = "Augmentation: none, flip, crop-flip", DefaultValueFactory = _ => "crop-flip" };
         var limit = CommonOptions.Limit();
-        var imageSize = CommonOptions.ImageSize();
+        var imageSize = new ImageSizeOption();
         var output = CommonOptions.RequiredPath("--out", "New checkpoint file (never inside --data)");
         var force = CommonOptions.Force();
         var json = CommonOptions.Json();
         var command = new Command("train", "Train a classifier on an image folder and save a checkpoint")
         {
-            data, test, augment, limit, imageSize, output, force, json,
+            data, test, augment, limit, imageSize.Option, output, force, json,
         };
         training.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = training.Read(parse, AugmentationNames.Parse(parse.GetValue(augment)!));
+            var size = imageSize.Read(parse);
             var dataPath = parse.GetValue(data)!;
             var testPath = parse.GetValue(test);
             var outputPath = OutputPaths.CheckFile(parse.GetValue(output)!, "--out", [new(dataPath, "--data"), new(testPath, "--test")], parse.GetValue(force));
@@ -34,11 +35,11 @@ internal static class TrainCommand
 
             var (result, testAccuracy) = ProgressDisplay.Run(progress =>
             {
-                var train = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "training images", parse.GetValue(imageSize));
+                var train = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "training images", size);
                 ImageSet? testImages = null;
                 if (testPath is not null)
                 {
-                    testImages = CommonOptions.LoadImages(progress, testPath, null, "test images", parse.GetValue(imageSize));
+                    testImages = CommonOptions.LoadImages(progress, testPath, null, "test images", size);
                     if (!testImages.ClassNames.SequenceEqual(train.ClassNames))
                         throw new FlareException($"{testPath}: test classes [{string.Join(", ", testImages.ClassNames)}] differ from the training classes [{string.Join(", ", train.ClassNames)}]");
                     if (testImages.Height != train.Height || testImages.Width != train.Width)

@@ -21,17 +21,19 @@ internal static class UnlearnCommand
         var seed = CommonOptions.Seed();
         var testOptions = new BackdoorTestOptionSet();
         var limit = CommonOptions.Limit();
+        var imageSize = new ImageSizeOption();
         var json = CommonOptions.Json();
         var force = CommonOptions.Force();
         var command = new Command("unlearn", "FLARE (R): remove a backdoor from a model by unlearning the flagged samples and relearning the rest")
         {
-            model, data, removed, output, batch, seed, limit, force, json,
+            model, data, removed, output, batch, seed, limit, imageSize.Option, force, json,
         };
         foreach (var option in unlearning.Options.Concat(testOptions.Options)) command.Options.Add(option);
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var options = new MitigationOptions { Method = MitigationMethod.Unlearn, Unlearning = unlearning.Read(parse, parse.GetValue(seed), parse.GetValue(batch)) };
             testOptions.Validate(parse);
+            var size = imageSize.Read(parse);
             var modelPath = parse.GetValue(model)!;
             var dataPath = parse.GetValue(data)!;
             var removedPath = parse.GetValue(removed)!;
@@ -41,12 +43,12 @@ internal static class UnlearnCommand
 
             var run = ProgressDisplay.Run(progress =>
             {
-                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images");
+                var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", size);
                 Evaluator.EnsureCompatible(images, metadata, dataPath);
                 var flagged = RemovedList.Read(removedPath, images, dataPath);
                 if (images.ContentHash() != metadata.TrainingDataHash)
                     progress.Message($"warning: {modelPath} was trained on other data than the {images.Count} images read from {dataPath}; unlearning assumes the model learned these samples");
-                var test = testOptions.Load(parse, metadata.ClassNames, metadata.ImageHeight, metadata.ImageWidth, progress);
+                var test = testOptions.Load(parse, metadata.ClassNames, metadata.ImageHeight, metadata.ImageWidth, size, progress);
                 var (classifier, _) = Checkpoint.Load(modelPath);
                 using (classifier)
                     return Mitigator.RunAndScore(options, classifier, metadata, images, flagged, test, testOptions.TestPath(parse), outputPath, progress);

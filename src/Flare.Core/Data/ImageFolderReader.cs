@@ -15,7 +15,7 @@ public static class ImageFolderReader
     /// </summary>
     public static ImageSet Read(string root, int? limit = null, IProgress<int>? imagesDecoded = null, int? imageSize = null)
     {
-        if (imageSize is <= 0) throw new FlareException($"--image-size must be positive, got {imageSize}");
+        ImageSource.CheckImageSize(imageSize);
         var files = ListFiles(root, out var classNames);
         if (limit is { } n && n < files.Count)
         {

@@ -40,6 +40,9 @@ public sealed record ExperimentSettings
     public required string TestData { get; init; }
     public int TrainLimit { get; init; } = 10_000;
     public int? TestLimit { get; init; } = 2_000;
+
+    /// <summary>Side both image sets are scaled and centre-cropped to on reading (null: as stored).</summary>
+    public int? ImageSize { get; init; }
     public const double DefaultRate = 0.1;
 
     public double Rate { get; init; } = DefaultRate;
