@@ -152,7 +152,7 @@ public class ImageFormatAndSizeTests
         // The same 8x8 picture (left half red, right half blue) in four formats, plus grayscale and alpha.
         File.WriteAllBytes(temp.Combine("a", "1.png"), Encode(HalfAndHalf(), SKEncodedImageFormat.Png));
         File.WriteAllBytes(temp.Combine("a", "2.webp"), Encode(HalfAndHalf(), SKEncodedImageFormat.Webp));
-        File.WriteAllBytes(temp.Combine("a", "3.bmp"), Bmp(HalfAndHalf()));
+        File.WriteAllBytes(temp.Combine("a", "3.bmp"), SyntheticImages.Bmp(HalfAndHalf()));
         File.WriteAllBytes(temp.Combine("b", "4.jpg"), Encode(HalfAndHalf(), SKEncodedImageFormat.Jpeg));
         using (var gray = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Gray8, SKAlphaType.Opaque)))
         {
@@ -258,43 +258,5 @@ public class ImageFormatAndSizeTests
     {
         using (bitmap)
         using (var data = bitmap.Encode(format, 100)) return data.ToArray();
-    }
-
-    /// <summary>A 24-bit bottom-up BMP (SkiaSharp decodes BMP but does not encode it).</summary>
-    private static byte[] Bmp(SKBitmap bitmap)
-    {
-        using (bitmap)
-        {
-            var rowBytes = (3 * bitmap.Width + 3) / 4 * 4;
-            var size = 54 + rowBytes * bitmap.Height;
-            using var stream = new MemoryStream();
-            using var writer = new BinaryWriter(stream);
-            writer.Write("BM"u8);
-            writer.Write(size);
-            writer.Write(0);
-            writer.Write(54);
-            writer.Write(40);
-            writer.Write(bitmap.Width);
-            writer.Write(bitmap.Height);
-            writer.Write((short)1);
-            writer.Write((short)24);
-            writer.Write(0);
-            writer.Write(rowBytes * bitmap.Height);
-            writer.Write(2835);
-            writer.Write(2835);
-            writer.Write(0);
-            writer.Write(0);
-            for (var y = bitmap.Height - 1; y >= 0; y--)
-            {
-                for (var x = 0; x < bitmap.Width; x++)
-                {
-                    var colour = bitmap.GetPixel(x, y);
-                    writer.Write([colour.Blue, colour.Green, colour.Red]);
-                }
-                for (var pad = 3 * bitmap.Width; pad < rowBytes; pad++) writer.Write((byte)0);
-            }
-            writer.Flush();
-            return stream.ToArray();
-        }
     }
 }

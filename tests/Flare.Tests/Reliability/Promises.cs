@@ -278,6 +278,8 @@ public sealed class Promises(BadInputs inputs, ITestOutputHelper log) : IClassFi
         Add(BadInput.Mixed, "holds both CIFAR binary batches", Purify(I("mixed-bin")));
         Add(BadInput.WrongType, "is CIFAR binary data", Purify(I("cifar-bin"))); // 10: refused before training
         Add(BadInput.OutOfRangeOption, "--width", Purify(data, "--width", "0"));
+        Add(BadInput.OutOfRangeOption, "--image-size must be positive", Purify(data, "--image-size", "0"));
+        Add(BadInput.Mixed, "0009.png: is 16x16", Purify(I("mixed-sizes")));
         Add(BadInput.ForbiddenOutput, "inside --data", ["purify", "--data", data, .. quick, "--out", I("data", "clean")]); // 3
         AddWith(new BadRun(BadInput.WriteFailure, Purify(data), "No space left on device") { FailWrite = "commit" });
         AddWith(new BadRun(BadInput.Interrupted, ["purify", "--data", data, "--out", Out, "--width", "8", "--epochs", "500", .. detectQuick], "cancelled") { Signal = CliProcess.SigTerm }); // 11

@@ -1,4 +1,5 @@
 using Flare.Data;
+using SkiaSharp;
 
 namespace Flare.Tests.Support;
 
@@ -30,5 +31,43 @@ public static class SyntheticImages
     {
         ImageFolderWriter.Write(images, root, Enumerable.Range(0, images.Count).Select(i => $"{i:D4}.png").ToArray());
         return root;
+    }
+
+    /// <summary>A 24-bit bottom-up BMP (SkiaSharp decodes BMP but does not encode it).</summary>
+    public static byte[] Bmp(SKBitmap bitmap)
+    {
+        using (bitmap)
+        {
+            var rowBytes = (3 * bitmap.Width + 3) / 4 * 4;
+            var size = 54 + rowBytes * bitmap.Height;
+            using var stream = new MemoryStream();
+            using var writer = new BinaryWriter(stream);
+            writer.Write("BM"u8);
+            writer.Write(size);
+            writer.Write(0);
+            writer.Write(54);
+            writer.Write(40);
+            writer.Write(bitmap.Width);
+            writer.Write(bitmap.Height);
+            writer.Write((short)1);
+            writer.Write((short)24);
+            writer.Write(0);
+            writer.Write(rowBytes * bitmap.Height);
+            writer.Write(2835);
+            writer.Write(2835);
+            writer.Write(0);
+            writer.Write(0);
+            for (var y = bitmap.Height - 1; y >= 0; y--)
+            {
+                for (var x = 0; x < bitmap.Width; x++)
+                {
+                    var colour = bitmap.GetPixel(x, y);
+                    writer.Write([colour.Blue, colour.Green, colour.Red]);
+                }
+                for (var pad = 3 * bitmap.Width; pad < rowBytes; pad++) writer.Write((byte)0);
+            }
+            writer.Flush();
+            return stream.ToArray();
+        }
     }
 }
