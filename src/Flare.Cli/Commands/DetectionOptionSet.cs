@@ -15,7 +15,7 @@ internal sealed class DetectionOptionSet
     private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: half of them)" };
     private readonly Option<double> isolation = new("--isolation") { Description = "A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultIsolation };
 
-    private readonly Option<double> labelIsolation = new("--label-isolation") { Description = "When no island is found in the whole data set, look within each training label and flag a cluster that splits off at no more than this fraction of the density at which the rest of its label splits (0: off; experimental, docs/results.md)", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultLabelIsolation };
+    private readonly Option<double> labelIsolation = new("--label-isolation") { Description = "Also look within each training label and flag a cluster that splits off at no more than this fraction of the density at which the rest of its label splits (0: off, the default until held-out cases confirm a threshold; 0.5 is the development candidate: docs/results.md, \"Within each label\")", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultLabelIsolation };
 
     public void AddTo(Command command)
     {

@@ -18,11 +18,13 @@ public static class ClassConditionalSearch
     {
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
         var subspace = features.WithoutLastLayers(droppedLayers);
+        // The smallest group that counts as a cluster is the whole set's: scaled to a label's few
+        // samples it drops to 10, and the label's own fragments then outlast a poisoned group of ~100.
+        var minClusterSize = options.MinClusterSizeFor(features.Count);
         var islands = new List<SuspectCluster>();
         foreach (var group in Enumerable.Range(0, labels.Count).GroupBy(i => labels[i]).OrderBy(g => g.Key))
         {
             var rows = group.ToArray();
-            var minClusterSize = options.MinClusterSizeFor(rows.Length);
             if (rows.Length < 2 * minClusterSize) continue;
             var embedding = StableSubspaceSearch.Embed(subspace.TakeRows(rows), options, cancellationToken);
             var tree = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken).CondensedTree;

@@ -68,7 +68,7 @@ public sealed record DetectionResult
 /// </summary>
 public static class FlareDetector
 {
-    /// <param name="labels">The training labels; with them, a search that finds no island in the whole data set looks within each label (<see cref="ClassConditionalSearch"/>).</param>
+    /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -110,7 +110,9 @@ public static class FlareDetector
         var suspects = GlobalSuspects(trials, options).ToList();
 
 
-        var searchedLabels = deciding is null && labels is not null && options.LabelIsolation > 0 && shown.Stable;
+        // All-to-all and untargeted poison splits by target label: one island in the whole set need
+        // not be all of it, so the labels are searched whether or not the whole set held one.
+        var searchedLabels = labels is not null && options.LabelIsolation > 0 && shown.Stable;
         if (searchedLabels)
         {
             using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
@@ -123,13 +125,18 @@ public static class FlareDetector
         }
         var searchSeconds = clock.Elapsed.TotalSeconds;
         var flaggedIslands = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
-        var verdict = deciding is not null
-            ? decision!.Reason
-            : flaggedIslands.Count > 0
-                ? $"no island in the whole data set; within {flaggedIslands.Count} label(s) a cluster splits off at no more than {options.LabelIsolation:G2} x the density at which the rest of its label splits ({string.Join(", ", flaggedIslands.Select(i => $"label {i.Label}: {i.Size} samples at {i.Isolation:G2}"))})"
-                : trials.Any(t => t.Stable)
-                    ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"
-                    : $"no stable subspace (k = 0..{maxDropped}): nothing flagged";
+        var withinLabels = flaggedIslands.Count > 0
+            ? $"within {flaggedIslands.Count} label(s) a cluster splits off at no more than {options.LabelIsolation:G2} x the density at which the rest of its label splits ({string.Join(", ", flaggedIslands.Select(i => $"label {i.Label}: {i.Size} samples at {i.Isolation:G2}"))})"
+            : null;
+        var verdict = (deciding, withinLabels) switch
+        {
+            (not null, null) => decision!.Reason,
+            (not null, _) => $"{decision!.Reason}; {withinLabels}",
+            (null, not null) => $"no island in the whole data set; {withinLabels}",
+            _ => trials.Any(t => t.Stable)
+                ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"
+                : $"no stable subspace (k = 0..{maxDropped}): nothing flagged",
+        };
         return new DetectionResult
         {
             Flagged = flagged,
