@@ -39,7 +39,7 @@ public sealed record UnlearningOptions
 {
     public static class Defaults
     {
-        /// <summary>Measured (docs/mitigation.md, "Choosing the recipe"): by epoch 5 both development backdoors are down to 8 % ASR; a sixth epoch does not lower it further.</summary>
+        /// <summary>Measured (docs/mitigation.md, "Choosing the recipe"): by epoch 5 both development backdoors are down to 8 % ASR and a sixth epoch does not lower it further; on fully trained (20-epoch) models the ASR is still falling at epoch 5.</summary>
         public const int Epochs = 5;
 
         /// <summary>Measured (docs/mitigation.md, "Choosing the recipe"): 0.03 lowers the ASR as far but costs 4 to 9 BA points; ABL's 5e-4 leaves the backdoor in place.</summary>
