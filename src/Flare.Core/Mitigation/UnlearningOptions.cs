@@ -32,17 +32,17 @@ public static class CollapseGuardNames
 /// <summary>
 /// FLARE (R)'s recipe: SGD with momentum at a constant learning rate; each epoch one ascent pass
 /// over the flagged samples, then one descent pass over the kept ones. The paper publishes no
-/// learning rate or epoch count; the defaults are provisional: the measurements so far
-/// (docs/mitigation.md) show them too weak to remove a backdoor, and the sweep is still to do.
+/// learning rate or epoch count; the defaults are chosen by a sweep on two development cases
+/// (docs/mitigation.md, "Choosing the recipe").
 /// </summary>
 public sealed record UnlearningOptions
 {
     public static class Defaults
     {
-        /// <summary>Provisional (docs/mitigation.md, "FLARE (R): the development case and the recipe").</summary>
+        /// <summary>Measured (docs/mitigation.md, "Choosing the recipe"): by epoch 5 both development backdoors are down to 8 % ASR and a sixth epoch does not lower it further; on fully trained (20-epoch) models the ASR is still falling at epoch 5.</summary>
         public const int Epochs = 5;
 
-        /// <summary>Provisional: ABL's unlearning settings with the learning rate of the last third of Flare's detection training.</summary>
+        /// <summary>Measured (docs/mitigation.md, "Choosing the recipe"): 0.03 lowers the ASR as far but costs 4 to 9 BA points; ABL's 5e-4 leaves the backdoor in place.</summary>
         public const double LearningRate = 0.01;
 
         /// <summary>ABL's unlearning settings (momentum 0.9, weight decay 1e-4).</summary>

@@ -23,12 +23,13 @@ public class DetectPurifyCliTests
         CliProcess.AssertOneLineError(CliProcess.Run("detect", "--data", data, "--model", model, "--out", temp.Combine("o3")), "too few");
         CliProcess.AssertOneLineError(CliProcess.Run("purify", "--data", data, "--out", temp.Combine("o4"), "--width", "2", "--epochs", "1"), "too few");
         CliProcess.AssertOneLineError(CliProcess.Run("detect", "--data", data, "--model", model, "--out", temp.Combine("o5"), "--representation", "pixels"), "--representation");
+        CliProcess.AssertOneLineError(CliProcess.Run("purify", "--data", data, "--out", temp.Combine("o6"), "--mitigate", "prune"), "unknown --mitigate 'prune'");
 
         Directory.CreateDirectory(temp.Combine("taken"));
         File.WriteAllText(temp.Combine("taken", "x.txt"), "earlier results");
         CliProcess.AssertOneLineError(CliProcess.Run("detect", "--data", data, "--model", model, "--out", temp.Combine("taken")), "not empty");
 
-        foreach (var name in new[] { "o1", "o2", "o3", "o4", "o5" }) Assert.False(Directory.Exists(temp.Combine(name)), $"{name} was left behind");
+        foreach (var name in new[] { "o1", "o2", "o3", "o4", "o5", "o6" }) Assert.False(Directory.Exists(temp.Combine(name)), $"{name} was left behind");
         Assert.Empty(Directory.GetDirectories(temp.Path, ".*partial*"));
     }
 }

@@ -41,14 +41,15 @@ public class PurifyEndToEndTests
         foreach (var name in new[] { "report.md", "report.json", "suspicious.csv", "embedding-clusters.png", "embedding-truth.png", "condensed-tree.png", "model.ckpt", "features-layer.npy", "features-channel.npy", "clean.ckpt", "mitigation.json" })
             Assert.True(File.Exists(Path.Combine(output, name)), $"{name} missing");
 
-        // How far the default recipe lowers the ASR is measured in docs/mitigation.md (not yet to the
-        // benign floor); here: the run unlearned the flagged samples and scored both models.
+        // How far the default recipe lowers the ASR at 10,000 images is measured in docs/mitigation.md;
+        // on this 2,000-image, 40-epoch model it did not (92.4 % before, 93.1 % after, 2026-11-28), so
+        // here: the run unlearned the flagged samples and scored both models.
         var mitigation = summary.RootElement.GetProperty("purification").GetProperty("mitigation");
         Assert.Equal(removed.Count, mitigation.GetProperty("flagged").GetInt32());
         Assert.InRange(mitigation.GetProperty("before").GetProperty("attack_success_rate").GetDouble(), 0, 1);
         Assert.InRange(mitigation.GetProperty("after").GetProperty("attack_success_rate").GetDouble(), 0, 1);
-        // With the provisional recipe, relearning can bring the flagged loss back below where it began
-        // (docs/mitigation.md); that the ascent raises it is tested on a tiny model (UnlearnerTests).
+        // Relearning can bring the flagged loss back down after the ascent (docs/mitigation.md); that
+        // the ascent raises it is tested on a tiny model (UnlearnerTests).
         Assert.True(double.IsFinite(mitigation.GetProperty("flagged_loss_after").GetDouble()), "flagged-set loss not reported");
         Assert.Contains("## Mitigation: FLARE (R)", File.ReadAllText(Path.Combine(output, "report.md")));
     }

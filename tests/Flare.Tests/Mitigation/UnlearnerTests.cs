@@ -149,6 +149,21 @@ public class UnlearnerTests(BackdooredModelFixture fixture) : IClassFixture<Back
         }
     }
 
+    [Theory]
+    [InlineData(MitigationMethod.Unlearn)]
+    [InlineData(MitigationMethod.Retrain)]
+    public void EverythingFlaggedIsRefusedBeforeAnyStep(MitigationMethod method)
+    {
+        var (model, _) = Checkpoint.Load(fixture.ModelFile);
+        using (model)
+        {
+            var all = Enumerable.Repeat(true, fixture.Images.Count).ToArray();
+            var error = Assert.Throws<FlareException>(() => Mitigator.Run(method, model, fixture.Metadata, fixture.Images, all, new MitigationOptions(), SilentProgress.Instance));
+
+            Assert.Contains($"all {fixture.Images.Count} samples are flagged", error.Message);
+        }
+    }
+
     [Fact]
     public void RetrainingTrainsANewModelOnTheKeptSamplesOnly()
     {
