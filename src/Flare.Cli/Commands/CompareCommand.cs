@@ -21,7 +21,7 @@ internal static class CompareCommand
     {
         var data = CommonOptions.RequiredPath("--data", "The suspicious training images (one sub-folder per class)");
         var model = new Option<string?>("--model") { Description = "Checkpoint of a model trained on these images (default: train one with purify's recipe)" };
-        var clean = new Option<string?>("--clean") { Description = "Clean reserve images with the same classes and size (e.g. the test folder); needed by ibd-psc" };
+        var clean = new Option<string?>("--clean") { Description = "Clean reserve images with the same classes and size (e.g. the test folder); needed by ibd-psc and ct" };
         var cleanLimit = new Option<int>("--clean-limit") { Description = "Use a class-balanced subset of this many clean images", DefaultValueFactory = _ => DefaultCleanLimit };
         var detectors = new Option<string?>("--detectors") { Description = $"Comma-separated detectors (default: all): {string.Join(", ", DetectorRegistry.All.Select(s => s.Name))}" };
         var output = CommonOptions.RequiredPath("--out", "New folder for comparison.md/json/png and each detector's suspicious.csv");
@@ -29,6 +29,8 @@ internal static class CompareCommand
         var mspcEpochs = new Option<int>("--mspc-epochs") { Description = "MSPC mask epochs per round (authors: 10)", DefaultValueFactory = _ => new MspcSchedule().InnerEpochs };
         var mspcRounds = new Option<int>("--mspc-rounds") { Description = "MSPC outer rounds (authors: 4)", DefaultValueFactory = _ => new MspcSchedule().OuterRounds };
         var mspcSamples = new Option<int?>("--mspc-samples") { Description = $"MSPC mask optimised on this many sampled images (default {new MspcSchedule().MaskSamples}; 0: all, the authors')" };
+        var ctIterations = new Option<int>("--ct-iterations") { Description = "Confusion Training iterations per round (reference: 6,000 / 2,000)", DefaultValueFactory = _ => ConfusionTraining.Defaults.ConfusionIterations };
+        var ctPretrainEpochs = new Option<int>("--ct-pretrain-epochs") { Description = "Confusion Training epochs on the distilled set per round (reference: 40)", DefaultValueFactory = _ => ConfusionTraining.Defaults.PretrainEpochs };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
         var imageSize = new ImageSizeOption();
@@ -36,7 +38,7 @@ internal static class CompareCommand
         var detection = new DetectionOptionSet();
         var command = new Command("compare", "Run FLARE and baseline detectors on one model and data set and compare them")
         {
-            data, model, clean, cleanLimit, detectors, output, poisonRate, mspcEpochs, mspcRounds, mspcSamples, seed, limit, imageSize.Option, json,
+            data, model, clean, cleanLimit, detectors, output, poisonRate, mspcEpochs, mspcRounds, mspcSamples, ctIterations, ctPretrainEpochs, seed, limit, imageSize.Option, json,
         };
         detection.AddTo(command);
         command.SetAction(parse => CommandRunner.Run(() =>
@@ -51,15 +53,17 @@ internal static class CompareCommand
             {
                 Flare = detection.Read(parse),
                 Mspc = new MspcSchedule { InnerEpochs = parse.GetValue(mspcEpochs), OuterRounds = parse.GetValue(mspcRounds), MaskSamples = samples == 0 ? null : samples ?? new MspcSchedule().MaskSamples },
+                ConfusionTraining = new ConfusionTrainingSchedule { ConfusionIterations = parse.GetValue(ctIterations), PretrainEpochs = parse.GetValue(ctPretrainEpochs) },
             };
             settings.Mspc.Validate();
+            settings.ConfusionTraining.Validate();
             var rate = parse.GetValue(poisonRate);
             var size = imageSize.Read(parse);
             DetectorComparison.ValidatePoisonRate(rate);
             var dataPath = parse.GetValue(data)!;
             var modelPath = parse.GetValue(model);
             var metadata = modelPath is null ? null : Checkpoint.ReadMetadata(modelPath);
-            using var folder = OutputFolder.Create(parse.GetValue(output)!);
+            using var folder = OutputFolder.Create(parse.GetValue(output)!, "--out", new InputPath(dataPath, "--data"), new InputPath(modelPath, "--model"), new InputPath(cleanPath, "--clean"));
             var run = ProgressDisplay.Run(progress =>
             {
                 var images = CommonOptions.LoadImages(progress, dataPath, parse.GetValue(limit), "images", size);

@@ -7,6 +7,7 @@ public sealed record DetectorSettings
 {
     public DetectionOptions Flare { get; init; } = new();
     public MspcSchedule Mspc { get; init; } = new();
+    public ConfusionTrainingSchedule ConfusionTraining { get; init; } = new();
 }
 
 /// <summary>
@@ -27,6 +28,7 @@ public static class DetectorRegistry
         new("scale-up", "SCALE-UP (Guo et al. 2023)", CleanDataUse.None, _ => new ScaleUp()),
         new("ibd-psc", "IBD-PSC (Hou et al. 2024)", CleanDataUse.Required, _ => new IbdPsc()),
         new("mspc", "MSPC (Pal et al. 2024), reduced schedule", CleanDataUse.None, s => new Mspc(s.Mspc)),
+        new("ct", "Confusion Training (Qi et al. 2023), reduced schedule", CleanDataUse.Required, s => new ConfusionTraining(s.ConfusionTraining)),
     ];
 
     public static DetectorSpec Get(string name) =>

@@ -45,8 +45,13 @@ public class CompareCliTests
         CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--detectors", "ac,ibd-psc", "--out", temp.Combine("o2")), "ibd-psc need(s) clean reserve images");
         CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--clean", otherClasses, "--detectors", "ibd-psc", "--out", temp.Combine("o3")), "differ from the training set's");
         CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--clean", otherSize, "--detectors", "ibd-psc", "--out", temp.Combine("o4")), "16x16");
+        CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--detectors", "ac,ct", "--out", temp.Combine("o5")), "ct need(s) clean reserve images");
+        CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--out", temp.Combine("o6")), "ibd-psc, ct need(s) clean reserve images");
+        CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--clean", otherSize, "--detectors", "ct", "--out", temp.Combine("o7")), "16x16");
+        CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--clean", data, "--detectors", "ct", "--ct-iterations", "0", "--out", temp.Combine("o8")), "--ct-iterations must be at least 1");
+        CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--detectors", "ac", "--out", Path.Combine(data, "report")), "inside --data");
 
-        foreach (var name in new[] { "o1", "o2", "o3", "o4" }) Assert.False(Directory.Exists(temp.Combine(name)), $"{name} was left behind");
+        foreach (var name in new[] { "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8" }) Assert.False(Directory.Exists(temp.Combine(name)), $"{name} was left behind");
         Assert.Empty(Directory.GetDirectories(temp.Path, ".*partial*"));
     }
 }

@@ -1,4 +1,5 @@
 using Flare.Data;
+using Flare.Detection;
 using Flare.Models;
 using Flare.Progress;
 using Flare.Training;
@@ -28,6 +29,8 @@ public sealed class PlantedPoisonFixture : IDisposable
         (Reserve, _) = Create(seed: 13, poison: false, perClass: 40);
         PoisonedModel = Train(Poisoned);
         CleanModel = Train(Clean);
+        PoisonedEvidence = new ModelEvidence(PoisonedModel.Model, PoisonedModel.Metadata, Poisoned);
+        CleanEvidence = new ModelEvidence(CleanModel.Model, CleanModel.Metadata, Clean);
     }
 
     public ImageSet Poisoned { get; }
@@ -36,6 +39,19 @@ public sealed class PlantedPoisonFixture : IDisposable
     public ImageSet Reserve { get; }
     public TrainingResult PoisonedModel { get; }
     public TrainingResult CleanModel { get; }
+
+    /// <summary>Each model's cached features, shared by every detector run (detectors must leave the model as they found it).</summary>
+    public ModelEvidence PoisonedEvidence { get; }
+    public ModelEvidence CleanEvidence { get; }
+
+    private readonly Dictionary<string, DetectorOutcome> plantedRuns = [];
+
+    /// <summary>A detector's first run on the planted set, reused by the tests that need one (each detector's run is the slow part).</summary>
+    public DetectorOutcome PlantedRun(string name, Func<DetectorOutcome> run)
+    {
+        if (!plantedRuns.TryGetValue(name, out var outcome)) plantedRuns[name] = outcome = run();
+        return outcome;
+    }
 
     public void Dispose()
     {

@@ -20,35 +20,22 @@ public sealed class ActivationClustering : IPoisonDetector
 
     public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
     {
-        var evidence = input.Evidence;
-        var features = evidence.Penultimate(progress);
-        var byLabel = ClassFeatures.IndicesByLabel(evidence.Images.Labels, evidence.Classes);
-        var flagged = new bool[features.Rows];
-        var scores = new double[features.Rows];
+        var classNames = input.Evidence.Images.ClassNames;
         var notes = new List<string>();
-        using var stage = progress.Begin("activation clustering", byLabel.Length);
-        for (var label = 0; label < byLabel.Length; label++)
+        var (flagged, scores) = ClassFeatures.PerLabel(input.Evidence, progress, "activation clustering", 2, block =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var rows = byLabel[label];
-            if (rows.Length < 2) { stage.Advance(1); continue; }
-            var centred = ClassFeatures.Centered(features, rows);
-            var (_, vectors) = ClassFeatures.SymmetricEigen(ClassFeatures.SecondMoment(centred));
-            var projected = ClassFeatures.Project(centred, vectors, Math.Min(Components, centred.GetLength(1)));
-            var assignment = TwoMeans(projected, SeededRandom.ForStream(input.Seed, (ulong)label));
+            var n = block.Rows.Length;
+            var assignment = TwoMeans(block.Principal(Components), SeededRandom.ForStream(input.Seed, (ulong)block.Label));
             var sizes = new int[2];
             foreach (var a in assignment) sizes[a]++;
             var smaller = sizes[0] <= sizes[1] ? 0 : 1;
-            var share = (double)sizes[smaller] / rows.Length;
+            var share = (double)sizes[smaller] / n;
             var poisoned = share < SizeThreshold;
-            for (var r = 0; r < rows.Length; r++)
-            {
-                scores[rows[r]] = 1 - (double)sizes[assignment[r]] / rows.Length;
-                flagged[rows[r]] = poisoned && assignment[r] == smaller;
-            }
-            if (poisoned) notes.Add($"{evidence.Images.ClassNames[label]}: smaller cluster {sizes[smaller]} of {rows.Length} ({100 * share:F1} % < {100 * SizeThreshold:F0} %) flagged");
-            stage.Advance(1);
-        }
+            if (poisoned) notes.Add($"{classNames[block.Label]}: smaller cluster {sizes[smaller]} of {n} ({100 * share:F1} % < {100 * SizeThreshold:F0} %) flagged");
+            return new LabelVerdict(
+                assignment.Select(a => 1 - (double)sizes[a] / n).ToArray(),
+                assignment.Select(a => poisoned && a == smaller).ToArray());
+        }, cancellationToken);
         if (notes.Count == 0) notes.Add($"no label has a k-means cluster below {100 * SizeThreshold:F0} % of it");
         return new DetectorOutcome(flagged, scores, notes);
     }

@@ -1,6 +1,25 @@
 using Flare.Manifold;
+using Flare.Progress;
 
 namespace Flare.Detection.Baselines;
+
+/// <summary>One label's samples for a latent-space detector: their indices, centred features and principal directions (columns, by decreasing variance).</summary>
+internal sealed record LabelBlock(int Label, int[] Rows, double[,] Centred, double[,] Directions)
+{
+    /// <summary>The block of the given rows of a feature matrix.</summary>
+    public static LabelBlock Of(DenseMatrix features, int label, int[] rows)
+    {
+        var centred = ClassFeatures.Centered(features, rows);
+        var (_, directions) = ClassFeatures.SymmetricEigen(ClassFeatures.SecondMoment(centred));
+        return new LabelBlock(label, rows, centred, directions);
+    }
+
+    /// <summary>The centred features projected on the first k principal directions.</summary>
+    public double[,] Principal(int k) => ClassFeatures.Project(Centred, Directions, Math.Min(k, Centred.GetLength(1)));
+}
+
+/// <summary>A detector's answer for one label, indexed like <see cref="LabelBlock.Rows"/>.</summary>
+internal sealed record LabelVerdict(double[] Scores, bool[] Flagged);
 
 /// <summary>
 /// The small dense linear algebra the latent-space baselines share, in double precision on the
@@ -15,6 +34,45 @@ internal static class ClassFeatures
         var lists = Enumerable.Range(0, classes).Select(_ => new List<int>()).ToArray();
         for (var i = 0; i < labels.Count; i++) lists[labels[i]].Add(i);
         return lists.Select(l => l.ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// The per-label loop AC, SS and SPECTRE share: for every label with at least
+    /// <paramref name="minimumRows"/> samples, its block of centred features and principal directions
+    /// goes to <paramref name="analyse"/> (null: nothing flagged), whose verdict is written back into
+    /// whole-set flags and scores.
+    /// </summary>
+    public static (bool[] Flagged, double[] Scores) PerLabel(ModelEvidence evidence, IProgressSink progress, string stageName, int minimumRows,
+        Func<LabelBlock, LabelVerdict?> analyse, CancellationToken cancellationToken)
+    {
+        var features = evidence.Penultimate(progress);
+        var byLabel = IndicesByLabel(evidence.Images.Labels, evidence.Classes);
+        var flagged = new bool[features.Rows];
+        var scores = new double[features.Rows];
+        using var stage = progress.Begin(stageName, byLabel.Length);
+        for (var label = 0; label < byLabel.Length; label++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = byLabel[label];
+            if (rows.Length >= minimumRows && analyse(LabelBlock.Of(features, label, rows)) is { } verdict)
+            {
+                for (var r = 0; r < rows.Length; r++)
+                {
+                    scores[rows[r]] = verdict.Scores[r];
+                    flagged[rows[r]] = verdict.Flagged[r];
+                }
+            }
+            stage.Advance(1);
+        }
+        return (flagged, scores);
+    }
+
+    /// <summary>A verdict flagging the <paramref name="count"/> largest scores.</summary>
+    public static LabelVerdict TopScores(double[] scores, int count)
+    {
+        var flagged = new bool[scores.Length];
+        foreach (var r in Largest(scores, count)) flagged[r] = true;
+        return new LabelVerdict(scores, flagged);
     }
 
     /// <summary>The rows' features minus their mean, as an n x d row-major block.</summary>

@@ -17,24 +17,13 @@ public sealed class SpectralSignatures : IPoisonDetector
 
     public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
     {
-        var evidence = input.Evidence;
-        var features = evidence.Penultimate(progress);
-        var byLabel = ClassFeatures.IndicesByLabel(evidence.Images.Labels, evidence.Classes);
-        var flagged = new bool[features.Rows];
-        var scores = new double[features.Rows];
-        using var stage = progress.Begin("spectral signatures", byLabel.Length);
-        foreach (var rows in byLabel)
+        var (flagged, scores) = ClassFeatures.PerLabel(input.Evidence, progress, "spectral signatures", 2, block =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (rows.Length < 2) { stage.Advance(1); continue; }
-            var centred = ClassFeatures.Centered(features, rows);
-            var (_, vectors) = ClassFeatures.SymmetricEigen(ClassFeatures.SecondMoment(centred));
-            var projection = ClassFeatures.Project(centred, vectors, 1);
-            var labelScores = new double[rows.Length];
-            for (var r = 0; r < rows.Length; r++) scores[rows[r]] = labelScores[r] = projection[r, 0] * projection[r, 0];
-            foreach (var r in ClassFeatures.Largest(labelScores, RemovalBudget(rows.Length, input.PoisonRate))) flagged[rows[r]] = true;
-            stage.Advance(1);
-        }
+            var projection = block.Principal(1);
+            var labelScores = new double[block.Rows.Length];
+            for (var r = 0; r < labelScores.Length; r++) labelScores[r] = projection[r, 0] * projection[r, 0];
+            return ClassFeatures.TopScores(labelScores, RemovalBudget(block.Rows.Length, input.PoisonRate));
+        }, cancellationToken);
         return new DetectorOutcome(flagged, scores, [$"removed the top min(1.5 x {input.PoisonRate} x n, n / 2) of each label's scores"]);
     }
 

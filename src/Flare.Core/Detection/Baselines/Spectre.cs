@@ -29,41 +29,30 @@ public sealed class Spectre : IPoisonDetector
 
     public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
     {
-        var evidence = input.Evidence;
-        var features = evidence.Penultimate(progress);
-        var byLabel = ClassFeatures.IndicesByLabel(evidence.Images.Labels, evidence.Classes);
-        var flagged = new bool[features.Rows];
-        var scores = new double[features.Rows];
+        var classNames = input.Evidence.Images.ClassNames;
         var chosen = new List<string>();
-        using var stage = progress.Begin("SPECTRE", byLabel.Length);
-        for (var label = 0; label < byLabel.Length; label++)
+        var (flagged, scores) = ClassFeatures.PerLabel(input.Evidence, progress, "SPECTRE", 4, block =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var rows = byLabel[label];
-            var budget = SpectralSignatures.RemovalBudget(rows.Length, input.PoisonRate);
-            if (rows.Length < 4 || budget == 0) { stage.Advance(1); continue; }
-            var centred = ClassFeatures.Centered(features, rows);
-            var (_, vectors) = ClassFeatures.SymmetricEigen(ClassFeatures.SecondMoment(centred));
-            var top = Math.Min(MaxDimensions, Math.Min(centred.GetLength(1), rows.Length - 1));
-            var reps = ClassFeatures.Project(centred, vectors, top);
-            var eps = input.PoisonRate * rows.Length;
-            var filterLimit = Math.Min((int)Math.Round(FilterLimitFactor * eps), rows.Length / 2);
+            var n = block.Rows.Length;
+            var budget = SpectralSignatures.RemovalBudget(n, input.PoisonRate);
+            if (budget == 0) return null;
+            var top = Math.Min(MaxDimensions, Math.Min(block.Centred.GetLength(1), n - 1));
+            var reps = block.Principal(top);
+            var eps = input.PoisonRate * n;
+            var filterLimit = Math.Min((int)Math.Round(FilterLimitFactor * eps), n / 2);
 
             (double Norm, int K, double[] Scores)? best = null;
             foreach (var k in Dimensions(top))
             {
-                var repsK = Columns(reps, k);
-                var labelScores = QuantumScores(repsK, eps / rows.Length, filterLimit);
+                var labelScores = QuantumScores(Columns(reps, k), eps / n, filterLimit);
                 var removed = ClassFeatures.Largest(labelScores, budget).ToHashSet();
-                var kept = Enumerable.Range(0, rows.Length).Where(r => !removed.Contains(r)).ToArray();
+                var kept = Enumerable.Range(0, n).Where(r => !removed.Contains(r)).ToArray();
                 var norm = QueNorm(reps, kept);
                 if (best is null || norm > best.Value.Norm) best = (norm, k, labelScores);
             }
-            for (var r = 0; r < rows.Length; r++) scores[rows[r]] = best!.Value.Scores[r];
-            foreach (var r in ClassFeatures.Largest(best!.Value.Scores, budget)) flagged[rows[r]] = true;
-            chosen.Add($"{evidence.Images.ClassNames[label]}: k = {best.Value.K}");
-            stage.Advance(1);
-        }
+            chosen.Add($"{classNames[block.Label]}: k = {best!.Value.K}");
+            return ClassFeatures.TopScores(best.Value.Scores, budget);
+        }, cancellationToken);
         return new DetectorOutcome(flagged, scores,
         [
             $"removed the top min(1.5 x {input.PoisonRate} x n, n / 2) QUE scores of each label",
