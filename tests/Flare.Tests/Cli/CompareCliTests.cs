@@ -16,21 +16,22 @@ public class CompareCliTests
         Assert.Equal(0, CliProcess.Run("train", "--data", data, "--width", "2", "--epochs", "1", "--out", model).ExitCode);
 
         var output = temp.Combine("out");
-        var run = CliProcess.Run("compare", "--data", data, "--model", model, "--clean", clean, "--detectors", "ac,ss,scale-up,ibd-psc", "--out", output, "--json");
+        var run = CliProcess.Run("compare", "--data", data, "--model", model, "--clean", clean, "--detectors", "ac,ss,scale-up,ibd-psc,ct", "--ct-iterations", "4", "--ct-pretrain-epochs", "1", "--out", output, "--json");
 
         Assert.True(run.ExitCode == 0, run.Error);
         using var json = JsonDocument.Parse(run.Output);
         var detectors = json.RootElement.GetProperty("comparison").GetProperty("detectors").EnumerateArray().ToList();
-        Assert.Equal(["ac", "ss", "scale-up", "ibd-psc"], detectors.Select(d => d.GetProperty("name").GetString()));
-        Assert.True(detectors.Single(d => d.GetProperty("name").GetString() == "ibd-psc").GetProperty("used_clean").GetBoolean());
+        Assert.Equal(["ac", "ss", "scale-up", "ibd-psc", "ct"], detectors.Select(d => d.GetProperty("name").GetString()));
+        Assert.Equal([false, false, false, true, true], detectors.Select(d => d.GetProperty("used_clean").GetBoolean()));
+        Assert.Contains(detectors.Single(d => d.GetProperty("name").GetString() == "ct").GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("4 confusion iterations"));
         foreach (var file in new[] { "comparison.md", "comparison.json", "comparison.png" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
-        foreach (var name in new[] { "ac", "ss", "scale-up", "ibd-psc" })
+        foreach (var name in new[] { "ac", "ss", "scale-up", "ibd-psc", "ct" })
         {
             var rows = File.ReadAllLines(Path.Combine(output, name, "suspicious.csv"));
             Assert.Equal("index,path,label,score,flagged", rows[0]);
             Assert.Equal(25, rows.Length);
         }
-        Assert.Contains("[4/4] ibd-psc", run.Error);
+        Assert.Contains("[5/5] ct", run.Error);
     }
 
     [Fact]
@@ -52,6 +53,7 @@ public class CompareCliTests
         CliProcess.AssertOneLineError(CliProcess.Run("compare", "--data", data, "--detectors", "ac", "--out", Path.Combine(data, "report")), "inside --data");
 
         foreach (var name in new[] { "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8" }) Assert.False(Directory.Exists(temp.Combine(name)), $"{name} was left behind");
+        Assert.False(Directory.Exists(Path.Combine(data, "report")), "an output folder was created inside --data");
         Assert.Empty(Directory.GetDirectories(temp.Path, ".*partial*"));
     }
 }
