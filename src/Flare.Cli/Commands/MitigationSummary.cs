@@ -22,5 +22,6 @@ internal static class MitigationSummary
             if (before.AttackSuccessRate is { } asr)
                 Console.WriteLine($"attack success  {CommandOutput.Percent(asr)} detection model{(after?.AttackSuccessRate is { } a ? $", {CommandOutput.Percent(a)} clean model" : "")} ({before.TriggeredSamples} triggered images)");
         }
+        if (run.Warning is { } warning) Console.WriteLine($"warning         {warning}");
     }
 }

@@ -87,6 +87,14 @@ public sealed record MitigationRun
     public ModelScore? After { get; init; }
     public string? TestPath { get; init; }
     public BackdoorTest? Test { get; init; }
+
+    /// <summary>
+    /// Set when the clean model's ASR is higher than the detection model's: mitigation strengthened
+    /// the backdoor, as (R) measured on an untargeted attack (docs/mitigation.md).
+    /// </summary>
+    public string? Warning => Before?.AttackSuccessRate is { } before && After?.AttackSuccessRate is { } after && after > before
+        ? FormattableString.Invariant($"the clean model's ASR ({after:P1}) is higher than the detection model's ({before:P1}): this mitigation strengthened the backdoor; do not use the clean model (docs/mitigation.md)")
+        : null;
 }
 
 public static class Mitigator

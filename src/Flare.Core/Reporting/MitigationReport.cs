@@ -53,6 +53,7 @@ public static class MitigationReport
             },
             Before = run.Before,
             After = run.After,
+            run.Warning,
             Unlearning = result.Unlearning?.History,
             Retraining = result.Retraining,
         };
@@ -84,6 +85,7 @@ public static class MitigationReport
             text.AppendLine($"| detection model (no defense) | {Percent(before.BenignAccuracy)} | {OptionalPercent(before.AttackSuccessRate)} |");
             if (run.After is { } after) text.AppendLine($"| clean model | {Percent(after.BenignAccuracy)} | {OptionalPercent(after.AttackSuccessRate)} |");
             text.AppendLine();
+            if (run.Warning is { } warning) text.AppendLine($"**Warning: {warning}.**").AppendLine();
         }
         else text.AppendLine("BA and ASR were not measured (give `--test`, and `--attack` for the ASR).").AppendLine();
         if (result.Unlearning is { } history)
