@@ -78,6 +78,7 @@ public static class FlareDetector
         var maxDropped = options.MaxDroppedLayersFor(features.LayerCount);
         var clock = Stopwatch.StartNew();
         var trials = new List<SubspaceTrial>();
+        var suspects = new List<SuspectCluster>();
         PoisonedClusterDecision? decision = null;
         SubspaceTrial? deciding = null;
         using (var stage = progress.Begin("searching a stable subspace", maxDropped + 1))
@@ -92,6 +93,7 @@ public static class FlareDetector
                 {
                     var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth);
                     decision ??= choice; // the first stable subspace's choice is the one shown when none decides
+                    suspects.AddRange(Suspects(trial, choice));
                     if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
                     status = choice.PoisonedCluster is null ? "stable, no isolated minority cluster" : "poisoned cluster found";
                 }
@@ -107,7 +109,6 @@ public static class FlareDetector
         var flagged = new bool[features.Count];
         if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
             foreach (var point in tree.Points(poisoned)) flagged[point] = true;
-        var suspects = GlobalSuspects(trials, options).ToList();
 
 
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
@@ -160,16 +161,11 @@ public static class FlareDetector
     }
 
     // Every minority cluster the choice weighed in a stable subspace, with its members.
-    private static IEnumerable<SuspectCluster> GlobalSuspects(IEnumerable<SubspaceTrial> trials, DetectionOptions options)
-    {
-        foreach (var trial in trials.Where(t => t.Stable))
+    private static IEnumerable<SuspectCluster> Suspects(SubspaceTrial trial, PoisonedClusterDecision choice) =>
+        choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Isolation, candidate.Cluster == choice.PoisonedCluster)
         {
-            var tree = trial.Clustering.CondensedTree;
-            var choice = PoisonedClusterChoice.Choose(tree, options.Isolation, options.Depth);
-            foreach (var candidate in choice.Candidates)
-                yield return new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Isolation, candidate.Cluster == choice.PoisonedCluster) { Members = tree.Points(candidate.Cluster) };
-        }
-    }
+            Members = trial.Clustering.CondensedTree.Points(candidate.Cluster),
+        });
 
     private static double[] Suspicion(int count, IEnumerable<SuspectCluster> suspects)
     {
