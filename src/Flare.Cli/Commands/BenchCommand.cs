@@ -32,13 +32,15 @@ internal static class BenchCommand
         var rate = new Option<double>("--rate") { Description = "Poisoning rate of every attack case", DefaultValueFactory = _ => ExperimentSettings.DefaultRate };
         var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => 20 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
+        var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
+        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var imageSize = new ImageSizeOption();
         var seed = CommonOptions.Seed();
         var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
         {
-            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, width, imageSize.Option, seed,
+            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, learningRate, channelsFirst, width, imageSize.Option, seed,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -58,7 +60,7 @@ internal static class BenchCommand
                 TestLimit = parse.GetValue(testLimit),
                 ImageSize = imageSize.Read(parse),
                 Rate = parse.GetValue(rate),
-                Training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip },
+                Training = TrainingOptions.ForDetection() with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), ChannelsLast = !parse.GetValue(channelsFirst) },
                 Seed = parse.GetValue(seed),
             };
             var folder = OutputPaths.CheckNotInputs(parse.GetValue(output)!, "--out", [new(settings.TrainData, "--train"), new(settings.TestData, "--test")]);
@@ -115,7 +117,8 @@ internal static class BenchCommand
     {
         var data = CommonOptions.RequiredPath("--data", "Images to purify (e.g. a poisoned folder written by flare poison)");
         var limit = new Option<int>("--limit") { Description = "Images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (purify's recipe otherwise)", DefaultValueFactory = _ => 20 };
+        var epochs = new Option<int>("--epochs") { Description = "Flare's training epochs (purify's default otherwise)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
+        var peerEpochs = new Option<int>("--peer-epochs") { Description = "The peer's training epochs (the authors' pipeline as issue 12 measured it otherwise)", DefaultValueFactory = _ => PurifyBenchmark.PeerEpochs };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var peer = new Option<string>("--peer") { Description = "The PyTorch peer script", DefaultValueFactory = _ => Path.Combine("bench", "pytorch_purify.py") };
         var python = new Option<string>("--python") { Description = "Python with torch and umap-learn (Debian: python3-torch, umap-learn)", DefaultValueFactory = _ => "/usr/bin/python3" };
@@ -123,13 +126,16 @@ internal static class BenchCommand
         var json = CommonOptions.Json();
         var command = new Command("purify", "Time purify's stages in Flare and in the PyTorch peer on the same images, one after the other, with the ratio per stage")
         {
-            data, limit, epochs, width, peer, python, seed, json,
+            data, limit, epochs, peerEpochs, width, peer, python, seed, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            if (parse.GetValue(peerEpochs) <= 0) throw new FlareException($"--peer-epochs must be positive, got {parse.GetValue(peerEpochs)}");
             var peerScript = parse.GetValue(peer)!;
             if (!File.Exists(peerScript)) throw new FlareException($"--peer: {peerScript} not found (run from the repository root or pass the script's path)");
-            var training = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip, Seed = parse.GetValue(seed) };
+            var training = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs) };
+            training.Validate();
+            var peerTraining = training with { Epochs = parse.GetValue(peerEpochs) };
             var peerInput = Path.Combine(Path.GetTempPath(), $"flare-peer-{Environment.ProcessId}.bin");
             try
             {
@@ -139,7 +145,7 @@ internal static class BenchCommand
                     PurifyBenchmark.WritePeerInput(images, peerInput);
                     return (images, PurifyBenchmark.Run(images, training, new Flare.Detection.DetectionOptions(), progress));
                 });
-                var (peerName, pytorch) = PurifyPeer.Run(parse.GetValue(python)!, peerScript, peerInput, training);
+                var (peerName, pytorch) = PurifyPeer.Run(parse.GetValue(python)!, peerScript, peerInput, peerTraining);
                 var rows = new (string Stage, double Flare, double? Peer)[]
                 {
                     ("training", flare.Training, pytorch.Training),
@@ -147,12 +153,14 @@ internal static class BenchCommand
                     ("embedding (UMAP, all features)", flare.Embedding, pytorch.Embedding),
                     ("train + extract + embed", flare.Training + flare.Extraction + flare.Embedding, pytorch.Training + pytorch.Extraction + pytorch.Embedding),
                     ("subspace search (Flare only)", flare.Search ?? 0, null),
+                    // What each user waits for: Flare's whole search against the peer's one embedding.
+                    ("end to end", flare.Training + flare.Extraction + (flare.Search ?? 0), pytorch.Training + pytorch.Extraction + pytorch.Embedding),
                 };
                 if (parse.GetValue(json))
-                    CommandOutput.WriteJson(new { Images = images.Count, Peer = peerName, Flare = flare, PyTorch = pytorch, Stages = rows.Select(r => new { r.Stage, r.Flare, r.Peer, Ratio = r.Flare / r.Peer }) });
+                    CommandOutput.WriteJson(new { Images = images.Count, Epochs = training.Epochs, PeerEpochs = peerTraining.Epochs, Peer = peerName, Flare = flare, PyTorch = pytorch, Stages = rows.Select(r => new { r.Stage, r.Flare, r.Peer, Ratio = r.Flare / r.Peer }) });
                 else
                 {
-                    Console.WriteLine($"{images.Count} images, {training.Epochs} epochs, width {training.Width}; peer: {peerName}");
+                    Console.WriteLine($"{images.Count} images, width {training.Width}; Flare {training.Epochs} epochs, peer ({peerName}) {peerTraining.Epochs} epochs");
                     Console.WriteLine($"{"stage",-32} {"Flare s",9} {"PyTorch s",10} {"ratio",6}");
                     foreach (var (stage, flareSeconds, peerSeconds) in rows)
                         Console.WriteLine($"{stage,-32} {flareSeconds,9:F1} {(peerSeconds is { } p ? p.ToString("F1") : "-"),10} {(peerSeconds is { } q ? (flareSeconds / q).ToString("F2") + "x" : ""),6}");
@@ -174,7 +182,7 @@ internal static class BenchCommand
         var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 5_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation, the purify recipe)", DefaultValueFactory = _ => 1 };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
-        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout before channels-last became the default), for A/B runs" };
+        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var command = new Command("training", "Time each part of the training step on real images; prints the weights' digest to check determinism")
@@ -183,7 +191,7 @@ internal static class BenchCommand
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            var options = new TrainingOptions { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), Augmentation = Augmentation.Flip, Seed = parse.GetValue(seed), ChannelsLast = !parse.GetValue(channelsFirst) };
+            var options = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), ChannelsLast = !parse.GetValue(channelsFirst) };
             var profile = new TrainingProfile();
             var result = ProgressDisplay.Run(progress =>
             {

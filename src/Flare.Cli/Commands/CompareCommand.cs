@@ -81,7 +81,7 @@ internal static class CompareCommand
                 if (modelPath is null)
                 {
                     var clock = Stopwatch.StartNew();
-                    var training = new TrainingOptions { Epochs = TrainingOptions.DetectionModelEpochs, Augmentation = Augmentation.Flip, Seed = parse.GetValue(seed) };
+                    var training = TrainingOptions.ForDetection(parse.GetValue(seed));
                     var trained = Trainer.Train(images, training, progress, Path.GetFullPath(dataPath));
                     trainingSeconds = clock.Elapsed.TotalSeconds;
                     Checkpoint.Save(folder.File("model.ckpt"), trained.Model, trained.Metadata);

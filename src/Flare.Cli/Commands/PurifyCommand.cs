@@ -17,7 +17,7 @@ internal static class PurifyCommand
     {
         var data = CommonOptions.RequiredPath("--data", "The suspicious training images (one sub-folder per class)");
         var output = CommonOptions.RequiredPath("--out", "New folder for purified/, removed.csv, the report and the model");
-        var trainingOptions = new TrainingOptionSet(defaultEpochs: TrainingOptions.DetectionModelEpochs);
+        var trainingOptions = new TrainingOptionSet(TrainingOptions.ForDetection());
         var limit = CommonOptions.Limit();
         var imageSize = new ImageSizeOption();
         var json = CommonOptions.Json();

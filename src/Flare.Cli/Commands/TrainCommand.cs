@@ -12,7 +12,7 @@ internal static class TrainCommand
     {
         var data = CommonOptions.RequiredPath("--data", "Training images: a folder with one sub-folder per class, or CIFAR-10 binary batches");
         var test = new Option<string?>("--test") { Description = "Test images (same classes) to report accuracy on after training" };
-        var training = new TrainingOptionSet(defaultEpochs: 30);
+        var training = new TrainingOptionSet(new TrainingOptions());
         var augment = new Option<string>("--augment") { Description = "Augmentation: none, flip, crop-flip", DefaultValueFactory = _ => "crop-flip" };
         var limit = CommonOptions.Limit();
         var imageSize = new ImageSizeOption();

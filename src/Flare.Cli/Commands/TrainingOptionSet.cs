@@ -4,14 +4,14 @@ using Flare.Training;
 
 namespace Flare.Cli.Commands;
 
-/// <summary>The training options train and purify share; purify fixes the augmentation itself.</summary>
-internal sealed class TrainingOptionSet(int defaultEpochs)
+/// <summary>The training options train and purify share, with the recipe's values as defaults; purify fixes the augmentation itself.</summary>
+internal sealed class TrainingOptionSet(TrainingOptions recipe)
 {
     private readonly Option<string> model = new("--model") { Description = $"Architecture: {string.Join(", ", ModelRegistry.All.Select(m => m.Name))}", DefaultValueFactory = _ => ModelRegistry.DefaultName };
     private readonly Option<int?> width = new("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
-    private readonly Option<int> epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => defaultEpochs };
-    private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
-    private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => 0.1 };
+    private readonly Option<int> epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => recipe.Epochs };
+    private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => recipe.BatchSize };
+    private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => recipe.LearningRate };
     private readonly Option<ulong> seed = CommonOptions.Seed();
 
     public void AddTo(Command command)

@@ -46,7 +46,7 @@ public sealed record ExperimentSettings
     public const double DefaultRate = 0.1;
 
     public double Rate { get; init; } = DefaultRate;
-    public TrainingOptions Training { get; init; } = new() { Width = 16, Epochs = 20, Augmentation = Augmentation.Flip };
+    public TrainingOptions Training { get; init; } = TrainingOptions.ForDetection();
     public DetectionOptions Detection { get; init; } = new();
     public ulong Seed { get; init; }
 

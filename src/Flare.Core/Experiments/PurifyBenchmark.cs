@@ -16,6 +16,12 @@ public sealed record PurifyStageTimes(double Training, double Extraction, double
 /// </summary>
 public static class PurifyBenchmark
 {
+    /// <summary>
+    /// The peer's epochs: the recipe the authors' pipeline was measured with in issue 12. The peer keeps
+    /// it whatever Flare trains, so the ratio says what a user gains over the pipeline they would run instead.
+    /// </summary>
+    public const int PeerEpochs = 20;
+
     public static PurifyStageTimes Run(ImageSet images, TrainingOptions training, DetectionOptions detection, IProgressSink progress)
     {
         var clock = Stopwatch.StartNew();

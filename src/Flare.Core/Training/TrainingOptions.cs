@@ -12,8 +12,18 @@ public sealed record TrainingOptions
 
     public int Epochs { get; init; } = 30;
 
-    /// <summary>The epochs of the detection model purify and compare train (with flip augmentation only).</summary>
+    /// <summary>
+    /// The epochs of the detection model purify and compare train (with flip augmentation only). Shorter
+    /// schedules were measured and lose detections (docs/benchmarks.md, "Train only as long as detection needs").
+    /// </summary>
     public const int DetectionModelEpochs = 20;
+
+    /// <summary>The detection model's initial learning rate.</summary>
+    public const double DetectionModelLearningRate = 0.1;
+
+    /// <summary>The detection model's recipe (purify, compare, the benchmarks): the architecture's default width, flip only.</summary>
+    public static TrainingOptions ForDetection(ulong seed = 0) =>
+        new() { Epochs = DetectionModelEpochs, LearningRate = DetectionModelLearningRate, Augmentation = Augmentation.Flip, Seed = seed };
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 0.1;
     public double Momentum { get; init; } = 0.9;
@@ -24,7 +34,8 @@ public sealed record TrainingOptions
     /// <summary>
     /// Keep activations and convolution weights channels-last while training where oneDNN runs the
     /// convolutions: the same arithmetic in another memory order, faster on CPUs (docs/benchmarks.md).
-    /// Not part of the recipe: results agree with channels-first to float rounding, not byte for byte.
+    /// Not part of the recipe: results agree with channels-first to float rounding, not byte for byte,
+    /// so the trained model is another run of the recipe (docs/benchmarks.md, "Channels-last and the results grid").
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 

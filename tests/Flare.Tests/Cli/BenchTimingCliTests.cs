@@ -38,6 +38,7 @@ public class BenchTimingCliTests
     {
         using var temp = new TempFolder();
         CliProcess.AssertOneLineError(CliProcess.Run("bench", "purify", "--data", temp.Path, "--peer", temp.Combine("missing.py")), "not found");
+        CliProcess.AssertOneLineError(CliProcess.Run("bench", "purify", "--data", temp.Path, "--peer-epochs", "0"), "--peer-epochs");
         CliProcess.AssertOneLineError(CliProcess.Run("bench", "throughput", "--layouts", "sideways"), "--layouts");
     }
 }
