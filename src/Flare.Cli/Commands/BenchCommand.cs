@@ -34,7 +34,7 @@ internal static class BenchCommand
         var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
         var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
-        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
+        var channelsFirst = ChannelsFirstOption();
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var imageSize = new ImageSizeOption();
         var seed = CommonOptions.Seed();
@@ -103,6 +103,9 @@ internal static class BenchCommand
         }));
         return command;
     }
+
+    private static Option<bool> ChannelsFirstOption() =>
+        new("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
 
     private static IEnumerable<string> Split(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -182,7 +185,7 @@ internal static class BenchCommand
         var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 5_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation, the purify recipe)", DefaultValueFactory = _ => 1 };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
-        var channelsFirst = new Option<bool>("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
+        var channelsFirst = ChannelsFirstOption();
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var command = new Command("training", "Time each part of the training step on real images; prints the weights' digest to check determinism")

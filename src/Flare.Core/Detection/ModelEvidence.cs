@@ -65,10 +65,10 @@ public sealed class ModelEvidence
     /// <summary>(x - mean) / std for [0, 1] pixels, the model's input.</summary>
     public Tensor Normalize(Tensor pixels) => (pixels - mean) / std;
 
-    /// <summary>Images as [B, 3, H, W] float pixels in [0, 1], before normalization.</summary>
-    public static Tensor Pixels(ImageSet images, ReadOnlySpan<int> indices)
+    /// <summary>Images as [B, 3, H, W] float pixels in [0, 1], or normalized for a model's input when <paramref name="normalization"/> is given.</summary>
+    public static Tensor Pixels(ImageSet images, ReadOnlySpan<int> indices, Normalization? normalization = null)
     {
-        var assembler = new BatchAssembler(images, Normalization.Identity);
+        var assembler = new BatchAssembler(images, normalization ?? Normalization.Identity);
         var buffer = new float[indices.Length * assembler.ImageFloats];
         var labels = new long[indices.Length];
         assembler.Fill(indices, buffer, labels, Augmentation.None, null);

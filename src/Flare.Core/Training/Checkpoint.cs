@@ -46,8 +46,7 @@ public static class Checkpoint
         TorchRuntime.EnsureLoaded();
         using var reader = Open(path);
         var metadata = ReadMetadata(reader, path);
-        var spec = ModelRegistry.Get(metadata.Architecture);
-        var model = spec.Create(metadata.Width, metadata.ClassNames.Length, InputStems.Parse(metadata.Stem));
+        var model = metadata.CreateModel();
         try
         {
             model.load(reader);

@@ -57,4 +57,7 @@ public sealed record ModelMetadata
         else if (string.IsNullOrWhiteSpace(TrainingDataHash)) problem = "training_data_hash is empty";
         if (problem is not null) throw new FlareException($"{path}: corrupt checkpoint metadata: {problem}");
     }
+
+    /// <summary>A new, untrained network of the recorded architecture, width, classes and input stem.</summary>
+    public ImageClassifier CreateModel() => ModelRegistry.Get(Architecture).Create(Width, ClassNames.Length, InputStems.Parse(Stem));
 }

@@ -136,8 +136,7 @@ public sealed class ConfusionTraining(ConfusionTrainingSchedule schedule) : IPoi
     // A trainable copy of the model under test (or of another copy), so the caller's model is never changed.
     private static ImageClassifier Copy(ModelEvidence evidence, ImageClassifier? from = null)
     {
-        var metadata = evidence.Metadata;
-        var copy = ModelRegistry.Get(metadata.Architecture).Create(metadata.Width, metadata.ClassNames.Length, InputStems.Parse(metadata.Stem));
+        var copy = evidence.Metadata.CreateModel();
         var source = (from ?? evidence.Model).state_dict();
         using var noGrad = torch.no_grad();
         foreach (var (name, tensor) in copy.state_dict()) tensor.copy_(source[name]);
@@ -349,14 +348,7 @@ public sealed class ConfusionTraining(ConfusionTrainingSchedule schedule) : IPoi
     // Normalized model inputs and labels for index batches of any image set with the model's size.
     private sealed class Batches(Normalization normalization)
     {
-        public Tensor Images(ImageSet images, ReadOnlySpan<int> indices)
-        {
-            var assembler = new BatchAssembler(images, normalization);
-            var buffer = new float[indices.Length * assembler.ImageFloats];
-            var labels = new long[indices.Length];
-            assembler.Fill(indices, buffer, labels, Augmentation.None, null);
-            return BatchTensors.Images(buffer, indices.Length, images.Height, images.Width);
-        }
+        public Tensor Images(ImageSet images, ReadOnlySpan<int> indices) => ModelEvidence.Pixels(images, indices, normalization);
 
         public Tensor Labels(ImageSet images, ReadOnlySpan<int> indices)
         {
