@@ -6,20 +6,22 @@ namespace Flare.Cli.Commands;
 /// <summary>The detection options detect and purify share.</summary>
 internal sealed class DetectionOptionSet
 {
-    private readonly Option<string> representation = new("--representation") { Description = "Features: channel (paper: one per BatchNorm channel) or layer (authors' code: one per BatchNorm layer)", DefaultValueFactory = _ => new DetectionOptions().Representation.ToName() };
-    private readonly Option<double> xi = new("--xi") { Description = "Stability threshold xi on the cluster persistence kappa", DefaultValueFactory = _ => 0.02 };
-    private readonly Option<int> depth = new("--depth") { Description = "Levels the stability walk descends (d)", DefaultValueFactory = _ => 3 };
+    private static readonly DetectionOptions Defaults = new();
+
+    private readonly Option<string> representation = new("--representation") { Description = "Features: channel (paper: one per BatchNorm channel) or layer (authors' code: one per BatchNorm layer)", DefaultValueFactory = _ => Defaults.Representation.ToName() };
+    private readonly Option<double> xi = new("--xi") { Description = "Stability threshold xi on the cluster persistence kappa", DefaultValueFactory = _ => Defaults.Xi };
+    private readonly Option<int> depth = new("--depth") { Description = "Levels the stability walk descends (d)", DefaultValueFactory = _ => Defaults.Depth };
     private readonly Option<int?> minClusterSize = new("--min-cluster-size") { Description = "HDBSCAN min_cluster_size (default: samples / 500, at least 10; 100 at 50,000)" };
-    private readonly Option<int> neighbors = new("--neighbors") { Description = "UMAP n_neighbors", DefaultValueFactory = _ => 40 };
-    private readonly Option<int> umapSeed = new("--umap-seed") { Description = "UMAP random seed", DefaultValueFactory = _ => 42 };
+    private readonly Option<int> neighbors = new("--neighbors") { Description = "UMAP n_neighbors", DefaultValueFactory = _ => Defaults.Neighbors };
+    private readonly Option<int> umapSeed = new("--umap-seed") { Description = "UMAP random seed", DefaultValueFactory = _ => Defaults.Seed };
     private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: half of them)" };
     private readonly Option<double> isolation = new("--isolation") { Description = "A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultIsolation };
 
-    private readonly Option<double> labelIsolation = new("--label-isolation") { Description = "Also look within each training label and flag a cluster that splits off at no more than this fraction of the density at which the rest of its label splits (0: off, the default until held-out cases confirm a threshold; 0.5 is the development candidate: docs/results.md, \"Within each label\")", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultLabelIsolation };
+    private readonly Option<bool> wholeSetOnly = new("--whole-set-only") { Description = "Skip the search within each training label (for all-to-all and untargeted poison; docs/results.md, \"Within each label\") and look only for an island of the whole data set, as the paper does" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped, isolation, labelIsolation })
+        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped, isolation, wholeSetOnly })
             command.Options.Add(option);
     }
 
@@ -35,7 +37,7 @@ internal sealed class DetectionOptionSet
             Seed = parse.GetValue(umapSeed),
             MaxDroppedLayers = parse.GetValue(maxDropped),
             Isolation = parse.GetValue(isolation),
-            LabelIsolation = parse.GetValue(labelIsolation),
+            WithinLabels = !parse.GetValue(wholeSetOnly),
         };
         options.Validate();
         return options;

@@ -1,40 +1,267 @@
+using Flare.Manifold;
 using Flare.Manifold.Clustering;
 
 namespace Flare.Detection;
 
 /// <summary>
-/// FLARE's choice made within each training label. When the poison does not form one island in
-/// the whole data set (all-to-all and untargeted attacks split it by target label, and each part
-/// splits off the benign data no earlier than benign groups do), it still stands apart inside its
-/// label: there it is a group of other classes' images that the model maps to this label through
-/// the trigger, beside the label's own images, which fragment gradually. Each label is embedded and
-/// clustered on its own, in the subspace the global search found stable, and the same isolation
-/// test picks its island, if it has one.
+/// FLARE's search within each training label, for poison that is not one island of the whole data
+/// set. All-to-all and untargeted attacks put poisoned images in every label, and each label's share
+/// does not split off the benign data any earlier than benign groups do. Within its label, though,
+/// a poisoned group is other classes' images that the model maps to this label through the trigger,
+/// not through the label's own class evidence. The last layer, the one the classifier reads, shows
+/// it: there the label's benign groups have collapsed onto the label's own representation, while the
+/// poisoned group stands apart (a shift of the group's mean from the rest of its label, measured in
+/// the label's own standard deviations per channel). A chain of named stages: cluster each label,
+/// measure each cluster's last-layer shift, decide, extend the flagged groups along their shift.
+/// Measured margins and the held-out check: docs/results.md, "Within each label".
 /// </summary>
 public static class ClassConditionalSearch
 {
-    /// <summary>Every minority cluster weighed within a label, members as indices into the whole data set; flagged ones passed the isolation test.</summary>
-    public static IReadOnlyList<SuspectCluster> Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, DetectionOptions options, CancellationToken cancellationToken = default)
+    /// <summary>A shift of one standard deviation: a large effect, which benign groups of a label did not reach in most labels at once.</summary>
+    public const double LargeShift = 1.0;
+
+    /// <summary>
+    /// A large shift must also be this many times the median shift of every cluster weighed in the
+    /// data set: where the model's last layer has not collapsed each label (a model that did not fit),
+    /// every group shifts, and none of it is evidence.
+    /// </summary>
+    public const double LargeShiftOverTypical = 4.0;
+
+    /// <summary>A medium effect: the least shift a cluster needs before its direction is compared across labels.</summary>
+    public const double SharedShiftFloor = 0.5;
+
+    /// <summary>The cosine by which a shift must recur in the median other label: one trigger, one direction.</summary>
+    public const double SharedDirection = 0.9;
+
+    /// <summary>Fewer labels than this cannot show that a shift recurs across labels.</summary>
+    public const int MinLabels = 3;
+
+    /// <summary>Every cluster weighed within a label, members as indices into the whole data set; flagged ones passed a test and carry the samples they were extended by.</summary>
+    /// <param name="excluded">Samples already flagged in the whole data set; they are left out of their labels.</param>
+    public static IReadOnlyList<SuspectCluster> Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, IReadOnlyList<bool> excluded, DetectionOptions options, CancellationToken cancellationToken = default)
     {
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
-        var subspace = features.WithoutLastLayers(droppedLayers);
-        // The smallest group that counts as a cluster is the whole set's: scaled to a label's few
-        // samples it drops to 10, and the label's own fragments then outlast a poisoned group of ~100.
-        var minClusterSize = options.MinClusterSizeFor(features.Count);
-        var islands = new List<SuspectCluster>();
-        foreach (var group in Enumerable.Range(0, labels.Count).GroupBy(i => labels[i]).OrderBy(g => g.Key))
-        {
-            var rows = group.ToArray();
-            if (rows.Length < 2 * minClusterSize) continue;
-            var embedding = StableSubspaceSearch.Embed(subspace.TakeRows(rows), options, cancellationToken);
-            var tree = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken).CondensedTree;
-            var decision = PoisonedClusterChoice.Choose(tree, options.LabelIsolation, options.Depth);
-            foreach (var candidate in decision.Candidates)
-                islands.Add(new SuspectCluster(droppedLayers, group.Key, candidate.Size, candidate.Isolation, candidate.Cluster == decision.PoisonedCluster)
-                {
-                    Members = tree.Points(candidate.Cluster).Select(p => rows[p]).ToArray(),
-                });
-        }
-        return islands;
+        if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
+        var groups = Enumerable.Range(0, labels.Count).Where(i => !excluded[i]).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => (Label: g.Key, Rows: g.ToArray())).ToList();
+        var lastLayer = LastLayerColumns(features);
+        // The shift is measured per channel of the last layer (the per-layer representation keeps a
+        // summary of each layer), compared across labels, and its unexplained part needs more
+        // channels than the class means span.
+        if (features.Representation != Representation.Channel || groups.Count < MinLabels || lastLayer.Length <= groups.Count) return [];
+        var candidates = new List<Candidate>();
+        foreach (var (label, rows) in groups)
+            candidates.AddRange(ClusterLabel(features, droppedLayers, label, rows, lastLayer, options, cancellationToken));
+        var unexplained = new UnexplainedShift(features.Features, lastLayer, groups);
+        foreach (var candidate in candidates) candidate.Unexplained = unexplained.Of(candidate);
+        return Decide(candidates, groups.Count)
+            .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
+            {
+                Members = c.Flagged ? Extend(features.Features, lastLayer, c) : c.Members,
+                Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / LargeShift, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
+                Shift = c.Shift,
+                Agreement = c.Agreement,
+            })
+            .ToList();
     }
+
+    private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] RestMean, double[] RestDeviation)
+    {
+        // RMS over the channels that vary within the label
+        public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= ConstantChannel)));
+        public double[] Unexplained { get; set; } = [];
+        public double Agreement { get; set; }
+        public bool Flagged { get; set; }
+    }
+
+    private static int[] LastLayerColumns(LatentFeatures features) =>
+        Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] == features.LayerCount - 1).ToArray();
+
+    // Every cluster of the label's condensed tree that is a group of it, not most of it: from the
+    // whole set's smallest cluster (a label's own fragments outlast a poisoned group when the size is
+    // scaled down to a label) to half the label.
+    private static IEnumerable<Candidate> ClusterLabel(LatentFeatures features, int droppedLayers, int label, int[] rows, int[] lastLayer, DetectionOptions options, CancellationToken cancellationToken)
+    {
+        var minClusterSize = options.MinClusterSizeFor(features.Count);
+        if (rows.Length < 2 * minClusterSize) yield break;
+        var embedding = StableSubspaceSearch.Embed(features.WithoutLastLayers(droppedLayers).TakeRows(rows), options, cancellationToken);
+        var tree = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken).CondensedTree;
+        for (var cluster = tree.Root + 1; cluster < tree.Root + tree.ClusterCount; cluster++)
+        {
+            var points = tree.Points(cluster);
+            if (points.Length < minClusterSize || points.Length > rows.Length / 2) continue;
+            yield return MeasureShift(features.Features, lastLayer, label, rows, points);
+        }
+    }
+
+    // Per last-layer channel, the group's mean minus the rest of its label's, in the rest's standard deviations.
+    private static Candidate MeasureShift(DenseMatrix features, int[] lastLayer, int label, int[] rows, int[] points)
+    {
+        var inGroup = new bool[rows.Length];
+        foreach (var p in points) inGroup[p] = true;
+        var offset = new double[lastLayer.Length];
+        var restMean = new double[lastLayer.Length];
+        var restDeviation = new double[lastLayer.Length];
+        for (var q = 0; q < lastLayer.Length; q++)
+        {
+            var column = lastLayer[q];
+            double group = 0, rest = 0;
+            for (var p = 0; p < rows.Length; p++)
+                if (inGroup[p]) group += features[rows[p], column]; else rest += features[rows[p], column];
+            var restCount = rows.Length - points.Length;
+            group /= points.Length;
+            rest /= restCount;
+            double variance = 0;
+            for (var p = 0; p < rows.Length; p++)
+                if (!inGroup[p]) variance += Square(features[rows[p], column] - rest);
+            var deviation = Math.Sqrt(variance / restCount);
+            restMean[q] = rest;
+            restDeviation[q] = deviation;
+            offset[q] = deviation < ConstantChannel ? 0 : (group - rest) / deviation; // a channel constant within the label says nothing
+        }
+        return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, restMean, restDeviation);
+    }
+
+    private const double ConstantChannel = 1e-6;
+
+    // Two ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
+    // at once (each label's poison comes from another class, so the directions differ). Shared trigger
+    // (untargeted): a smaller shift whose unexplained part points the same way in the median other label.
+    private static IEnumerable<Candidate> Decide(List<Candidate> candidates, int labelCount)
+    {
+        foreach (var candidate in candidates)
+        {
+            var best = candidates.Where(o => o.Label != candidate.Label).GroupBy(o => o.Label)
+                .Select(g => g.Max(o => Cosine(candidate.Unexplained, o.Unexplained))).Order().ToArray();
+            candidate.Agreement = best.Length == 0 ? 0 : Math.Max(0, best[best.Length / 2]);
+        }
+        var typical = candidates.Count == 0 ? 0 : candidates.Select(c => c.Shift).Order().ElementAt(candidates.Count / 2);
+        var large = Math.Max(LargeShift, LargeShiftOverTypical * typical);
+        var labelsWithLargeShift = candidates.Where(c => c.Shift >= large).Select(c => c.Label).Distinct().Count();
+        var allToAll = 2 * labelsWithLargeShift >= labelCount;
+        foreach (var candidate in candidates)
+            candidate.Flagged = (allToAll && candidate.Shift >= large) || (candidate.Shift >= SharedShiftFloor && candidate.Agreement >= SharedDirection);
+        return candidates;
+    }
+
+    // A cluster holds the core of a label's poisoned group; the rest of it sits between the core and
+    // the label. On the line of the cluster's shift, a sample of the label joins it where the
+    // cluster's spread along that line, weighed by its size, explains the sample better than the
+    // rest's (two one-dimensional normals with the groups' sizes as priors).
+    private static int[] Extend(DenseMatrix features, int[] lastLayer, Candidate cluster)
+    {
+        var inCluster = new HashSet<int>(cluster.Members);
+        var position = new Dictionary<int, double>();
+        foreach (var row in cluster.LabelRows)
+        {
+            double projection = 0;
+            for (var q = 0; q < lastLayer.Length; q++)
+                if (cluster.RestDeviation[q] >= ConstantChannel)
+                    projection += cluster.Offset[q] * (features[row, lastLayer[q]] - cluster.RestMean[q]) / cluster.RestDeviation[q];
+            position[row] = projection;
+        }
+        var inside = Normal.Fit(cluster.Members.Select(r => position[r]));
+        var outside = Normal.Fit(cluster.LabelRows.Where(r => !inCluster.Contains(r)).Select(r => position[r]));
+        var joined = new HashSet<int>(cluster.Members);
+        foreach (var row in cluster.LabelRows)
+            if (position[row] > outside.Mean && inside.LogDensity(position[row]) + Math.Log(inside.Count) > outside.LogDensity(position[row]) + Math.Log(outside.Count))
+                joined.Add(row);
+        return joined.Order().ToArray();
+    }
+
+    private readonly record struct Normal(double Mean, double Deviation, int Count)
+    {
+        public static Normal Fit(IEnumerable<double> values)
+        {
+            var list = values.ToList();
+            var mean = list.Average();
+            return new Normal(mean, Math.Max(Math.Sqrt(list.Sum(v => Square(v - mean)) / list.Count), ConstantChannel), list.Count);
+        }
+
+        public double LogDensity(double x) => -Math.Log(Deviation) - Square(x - Mean) / (2 * Square(Deviation));
+    }
+
+    /// <summary>
+    /// The part of a group's shift that no class explains. A benign group of a label mostly differs
+    /// from the rest by looking more like some other class, a shift within the span of the class
+    /// means; a trigger adds a direction of its own, the same in every label. In channels
+    /// standardised over the samples searched, the shift minus its projection on the span of the
+    /// label means (samples the whole set flagged left out: an island would tilt its label's mean).
+    /// </summary>
+    private sealed class UnexplainedShift
+    {
+        private readonly DenseMatrix features;
+        private readonly int[] columns;
+        private readonly double[] deviation;
+        private readonly List<double[]> classBasis = [];
+
+        public UnexplainedShift(DenseMatrix features, int[] columns, IReadOnlyList<(int Label, int[] Rows)> labels)
+        {
+            var all = labels.SelectMany(l => l.Rows).ToArray();
+            this.features = features;
+            this.columns = columns;
+            var mean = new double[columns.Length];
+            deviation = new double[columns.Length];
+            for (var q = 0; q < columns.Length; q++)
+            {
+                double sum = 0, squares = 0;
+                foreach (var i in all) sum += features[i, columns[q]];
+                mean[q] = sum / all.Length;
+                foreach (var i in all) squares += Square(features[i, columns[q]] - mean[q]);
+                deviation[q] = Math.Sqrt(squares / all.Length);
+            }
+            foreach (var (_, rows) in labels)
+            {
+                var labelMean = Standardised(rows);
+                for (var q = 0; q < columns.Length; q++)
+                    if (deviation[q] >= ConstantChannel) labelMean[q] -= mean[q] / deviation[q];
+                var rest = Orthogonalise(labelMean);
+                var norm = Math.Sqrt(rest.Sum(x => x * x));
+                if (norm > ConstantChannel) classBasis.Add(rest.Select(x => x / norm).ToArray());
+            }
+        }
+
+        public double[] Of(Candidate group)
+        {
+            var inGroup = new HashSet<int>(group.Members);
+            var shift = Standardised(group.Members);
+            var rest = Standardised(group.LabelRows.Where(r => !inGroup.Contains(r)).ToArray());
+            for (var q = 0; q < shift.Length; q++) shift[q] -= rest[q];
+            return Orthogonalise(shift);
+        }
+
+        // The mean of the rows per column, in the whole set's standard deviations (not centred).
+        private double[] Standardised(int[] rows)
+        {
+            var result = new double[columns.Length];
+            for (var q = 0; q < columns.Length; q++)
+            {
+                if (deviation[q] < ConstantChannel) continue;
+                double sum = 0;
+                foreach (var row in rows) sum += features[row, columns[q]];
+                result[q] = sum / rows.Length / deviation[q];
+            }
+            return result;
+        }
+
+        private double[] Orthogonalise(double[] vector)
+        {
+            var result = (double[])vector.Clone();
+            foreach (var basis in classBasis)
+            {
+                double dot = 0;
+                for (var q = 0; q < result.Length; q++) dot += result[q] * basis[q];
+                for (var q = 0; q < result.Length; q++) result[q] -= dot * basis[q];
+            }
+            return result;
+        }
+    }
+
+    private static double Cosine(double[] a, double[] b)
+    {
+        double dot = 0, aa = 0, bb = 0;
+        for (var i = 0; i < a.Length; i++) { dot += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+        return aa == 0 || bb == 0 ? 0 : dot / Math.Sqrt(aa * bb);
+    }
+
+    private static double Square(double x) => x * x;
 }

@@ -25,8 +25,8 @@ public sealed record DetectionOptions
     /// <summary>A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits.</summary>
     public double Isolation { get; init; } = PoisonedClusterChoice.DefaultIsolation;
 
-    /// <summary>The isolation an island must reach within its training label (the class-conditional stage); 0 turns the stage off.</summary>
-    public double LabelIsolation { get; init; } = PoisonedClusterChoice.DefaultLabelIsolation;
+    /// <summary>Also search within each training label (<see cref="ClassConditionalSearch"/>) when the labels are known.</summary>
+    public bool WithinLabels { get; init; } = true;
 
     /// <summary>100 at 50,000 samples, the authors' setting, proportionally smaller for smaller sets, never below 10.</summary>
     public static int ScaledMinClusterSize(int samples) => Math.Max(10, (int)Math.Round(samples / 500.0));
@@ -43,6 +43,5 @@ public sealed record DetectionOptions
         if (Neighbors < 2) throw new FlareException($"--neighbors must be at least 2, got {Neighbors}");
         if (MaxDroppedLayers is < 0) throw new FlareException($"--max-dropped-layers must not be negative, got {MaxDroppedLayers}");
         if (!(Isolation > 0 && Isolation <= 1)) throw new FlareException($"--isolation must be in (0, 1], got {Isolation}");
-        if (!(LabelIsolation >= 0 && LabelIsolation <= 1)) throw new FlareException($"--label-isolation must be in [0, 1], got {LabelIsolation}");
     }
 }

@@ -16,10 +16,29 @@ public sealed record StageTimes
     public double SubspaceSearch { get; init; }
 }
 
-/// <summary>A minority cluster FLARE weighed: in which subspace (k) and label (null: the whole data set), how isolated, and whether it was flagged.</summary>
-public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, double Isolation, bool Flagged)
+/// <summary>
+/// A cluster FLARE weighed: in which subspace (k) and label (null: the whole data set), the evidence
+/// its test measured, and whether it was flagged. Size is the cluster's; a flagged cluster within a
+/// label also holds, in Members, the samples it was extended by.
+/// </summary>
+public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, bool Flagged)
 {
     public required int[] Members { get; init; }
+
+    /// <summary>1 when flagged; otherwise how close the cluster came to its test, below 1 (1 - isolation in the whole set; within a label the last-layer shift over the large-shift bar, or its agreement across labels).</summary>
+    public required double Suspicion { get; init; }
+
+    /// <summary>The highest suspicion of a cluster that was not flagged: flagged samples always rank first.</summary>
+    public const double HighestUnflagged = 0.99;
+
+    /// <summary>Whole set: the density at which it splits off over the density at which the majority splits.</summary>
+    public double? Isolation { get; init; }
+
+    /// <summary>Within a label: the last-layer shift from the rest of the label, in its standard deviations (RMS over channels).</summary>
+    public double? Shift { get; init; }
+
+    /// <summary>Within a label: the cosine by which its shift recurs in the median other label.</summary>
+    public double? Agreement { get; init; }
 }
 
 /// <summary>What FLARE concluded about a data set.</summary>
@@ -40,14 +59,13 @@ public sealed record DetectionResult
     public required IReadOnlyList<SuspectCluster> Suspects { get; init; }
 
     /// <summary>
-    /// Per sample, how isolated the most isolated minority cluster holding it was: 1 - isolation of
-    /// every candidate weighed (global or within a label), 0 for samples in none. Flagged samples
-    /// rank first; when nothing is flagged, the top of this ranking is where to look.
+    /// Per sample, the suspicion of the most suspicious cluster holding it (global or within a
+    /// label), 0 for samples in none. When nothing is flagged, the top of this ranking is where to look.
     /// </summary>
     public required double[] Suspicion { get; init; }
 
-    /// <summary>The most isolated minority cluster weighed anywhere, flagged or not: the strongest evidence the search saw.</summary>
-    public SuspectCluster? StrongestSuspect => Suspects.MinBy(s => s.Isolation);
+    /// <summary>The most suspicious cluster weighed anywhere, flagged or not: the strongest evidence the search saw.</summary>
+    public SuspectCluster? StrongestSuspect => Suspects.MaxBy(s => s.Suspicion);
     public required string Verdict { get; init; }
     public required Representation Representation { get; init; }
     public required int MinClusterSize { get; init; }
@@ -113,21 +131,21 @@ public static class FlareDetector
 
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
         // not be all of it, so the labels are searched whether or not the whole set held one.
-        var searchedLabels = labels is not null && options.LabelIsolation > 0 && shown.Stable;
+        var searchedLabels = labels is not null && options.WithinLabels;
         if (searchedLabels)
         {
             using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
-            var islands = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, options, cancellationToken);
-            foreach (var island in islands.Where(i => i.Flagged))
-                foreach (var point in island.Members) flagged[point] = true;
-            suspects.AddRange(islands);
+            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, (bool[])flagged.Clone(), options, cancellationToken);
+            foreach (var group in groups.Where(i => i.Flagged))
+                foreach (var point in group.Members) flagged[point] = true;
+            suspects.AddRange(groups);
             ProcessMemory.Release();
-            stage.Advance(1, $"{islands.Count(i => i.Flagged)} label(s) with an island");
+            stage.Advance(1, $"{groups.Where(i => i.Flagged).Select(i => i.Label).Distinct().Count()} label(s) with a shifted group");
         }
         var searchSeconds = clock.Elapsed.TotalSeconds;
-        var flaggedIslands = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
-        var withinLabels = flaggedIslands.Count > 0
-            ? $"within {flaggedIslands.Count} label(s) a cluster splits off at no more than {options.LabelIsolation:G2} x the density at which the rest of its label splits ({string.Join(", ", flaggedIslands.Select(i => $"label {i.Label}: {i.Size} samples at {i.Isolation:G2}"))})"
+        var flaggedGroups = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
+        var withinLabels = flaggedGroups.Count > 0
+            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label in the last layer ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
             : null;
         var verdict = (deciding, withinLabels) switch
         {
@@ -142,7 +160,7 @@ public static class FlareDetector
         {
             Flagged = flagged,
             PrimaryCluster = PrimaryClusters(tree, decision),
-            DroppedLayers = deciding?.DroppedLayers ?? (flaggedIslands.Count > 0 ? shown.DroppedLayers : null),
+            DroppedLayers = deciding?.DroppedLayers ?? (flaggedGroups.Count > 0 ? shown.DroppedLayers : null),
             Trials = trials,
             Suspects = suspects,
             Suspicion = Suspicion(features.Count, suspects),
@@ -162,19 +180,18 @@ public static class FlareDetector
 
     // Every minority cluster the choice weighed in a stable subspace, with its members.
     private static IEnumerable<SuspectCluster> Suspects(SubspaceTrial trial, PoisonedClusterDecision choice) =>
-        choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Isolation, candidate.Cluster == choice.PoisonedCluster)
+        choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Cluster == choice.PoisonedCluster)
         {
             Members = trial.Clustering.CondensedTree.Points(candidate.Cluster),
+            Suspicion = candidate.Cluster == choice.PoisonedCluster ? 1 : Math.Clamp(1 - candidate.Isolation, 0, SuspectCluster.HighestUnflagged),
+            Isolation = candidate.Isolation,
         });
 
     private static double[] Suspicion(int count, IEnumerable<SuspectCluster> suspects)
     {
         var suspicion = new double[count];
         foreach (var suspect in suspects)
-        {
-            var score = Math.Clamp(1 - suspect.Isolation, 0, 1);
-            foreach (var point in suspect.Members) suspicion[point] = Math.Max(suspicion[point], score);
-        }
+            foreach (var point in suspect.Members) suspicion[point] = Math.Max(suspicion[point], suspect.Suspicion);
         return suspicion;
     }
 

@@ -45,11 +45,6 @@ public static class PoisonedClusterChoice
     // attack found on CIFAR-10); benign groups 0.38 (full clean CIFAR-10) and 0.9 or more (10,000 images).
     public const double DefaultIsolation = 0.1;
 
-    // Within one label the stage stays off by default until held-out cases confirm a threshold; 0.5
-    // (an island crosses at least twice the gap at which its label's own images fragment) is the
-    // development candidate. Measured margins: docs/results.md, "Within each label".
-    public const double DefaultLabelIsolation = 0;
-
     public static PoisonedClusterDecision Choose(CondensedTree tree, double isolation = DefaultIsolation, int depth = 1)
     {
         var candidates = new List<IslandCandidate>();

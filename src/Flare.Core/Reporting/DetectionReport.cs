@@ -78,7 +78,7 @@ public static class DetectionReport
                 run.Options.Xi,
                 run.Options.Depth,
                 run.Options.Isolation,
-                run.Options.LabelIsolation,
+                run.Options.WithinLabels,
                 MinClusterSize = result.MinClusterSize,
                 run.Options.Neighbors,
                 run.Options.MinDist,
@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, c.Isolation, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.Agreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -153,7 +153,7 @@ public static class DetectionReport
         if (run.Images.Resizing is { } resizing) text.AppendLine($"- resizing: {resizing}");
         text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
         text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
-        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, label isolation {(run.Options.LabelIsolation > 0 ? run.Options.LabelIsolation.ToString(CultureInfo.InvariantCulture) : "off")}").AppendLine();
+        text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, {LabelStageSetting(run.Options)}").AppendLine();
         text.AppendLine("## Stable subspace search").AppendLine();
         text.AppendLine("| k (layers dropped) | columns | clusters | walk: cluster (size) kappa | stable |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
@@ -183,9 +183,21 @@ public static class DetectionReport
 
     private const int SuspectsShown = 10;
 
-    /// <summary>The suspects the reports list: the most isolated first.</summary>
+    /// <summary>The suspects the reports list: the most suspicious first.</summary>
     public static IEnumerable<SuspectCluster> StrongestSuspects(DetectionResult result) =>
-        result.Suspects.OrderBy(c => c.Isolation).Take(SuspectsShown);
+        result.Suspects.OrderByDescending(c => c.Suspicion).Take(SuspectsShown);
+
+    /// <summary>The within-label stage's setting, for the reports' settings line.</summary>
+    public static string LabelStageSetting(DetectionOptions options) =>
+        options.WithinLabels
+            ? $"within labels: last-layer shift {ClassConditionalSearch.LargeShift:G2} in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
+            : "within labels: off";
+
+    /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
+    public static string Evidence(SuspectCluster s) =>
+        s.Isolation is { } isolation
+            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}")
+            : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, agreement {s.Agreement:G2}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
     public static string SuspectScope(SuspectCluster suspect, IReadOnlyList<string> classNames) =>
@@ -199,11 +211,16 @@ public static class DetectionReport
     {
         null => "no minority cluster was weighed: the data formed no split the choice could judge",
         { Flagged: true } s => $"strongest suspect flagged: {Describe(s)}",
-        var s => $"strongest suspect not flagged: {Describe(s)}, above the {(s.Label is null ? options.Isolation : options.LabelIsolation):G2} an island needs; the suspicion column of {SuspiciousFile} ranks its samples first",
+        var s => $"strongest suspect not flagged: {Describe(s)}, {Shortfall(s, options)}; the suspicion column of {SuspiciousFile} ranks its samples first",
     };
 
-    private static string Describe(SuspectCluster s) =>
-        $"{s.Size} samples {(s.Label is { } label ? $"within label {label}" : "in the whole data set")} at k = {s.DroppedLayers}, splitting off at {s.Isolation:G2} of the density at which the rest splits";
+    private static string Describe(SuspectCluster s) => s.Isolation is { } isolation
+        ? $"{s.Size} samples in the whole data set at k = {s.DroppedLayers}, splitting off at {isolation:G2} of the density at which the rest splits"
+        : $"{s.Size} samples within label {s.Label} at k = {s.DroppedLayers}, shifted {s.Shift:G2} standard deviations from the rest of the label in the last layer, agreement {s.Agreement:G2} with other labels";
+
+    private static string Shortfall(SuspectCluster s, DetectionOptions options) => s.Isolation is not null
+        ? $"above the {options.Isolation:G2} an island needs"
+        : $"short of a {ClassConditionalSearch.LargeShift:G2} shift in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     private static void AppendEvidence(StringBuilder text, DetectionRun run)
     {
@@ -214,10 +231,10 @@ public static class DetectionReport
             text.AppendLine($"- {NothingFlaggedCaveat}");
         text.AppendLine();
         if (result.Suspects.Count == 0) return;
-        text.AppendLine("| k | where | size | isolation (lower = more apart) | flagged |");
-        text.AppendLine("| --- | --- | --- | --- | --- |");
+        text.AppendLine("| k | where | size | evidence | suspicion | flagged |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var s in StrongestSuspects(result))
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.DroppedLayers} | {SuspectScope(s, run.Images.ClassNames)} | {s.Size} | {s.Isolation:G3} | {(s.Flagged ? "yes" : "no")} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {s.DroppedLayers} | {SuspectScope(s, run.Images.ClassNames)} | {s.Size} | {Evidence(s)} | {s.Suspicion:F2} | {(s.Flagged ? "yes" : "no")} |");
         text.AppendLine();
     }
 

@@ -66,7 +66,7 @@ public static class HtmlReport
         html.Append(CultureInfo.InvariantCulture, $"<li>model: {Text(run.Model.Architecture)} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {Text(run.Model.Augmentation)}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}</li>\n");
         if (run.ModelPath is not null) html.Append(CultureInfo.InvariantCulture, $"<li>model file: <code>{Text(Path.GetFullPath(run.ModelPath))}</code></li>\n");
         html.Append(CultureInfo.InvariantCulture, $"<li>features: {Text(result.Representation.ToName())} representation, {Text(run.Model.Architecture)} BatchNorm layers: {result.Trials[0].Columns} columns</li>\n");
-        html.Append(CultureInfo.InvariantCulture, $"<li>settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, label isolation {(run.Options.LabelIsolation > 0 ? run.Options.LabelIsolation.ToString(CultureInfo.InvariantCulture) : "off")}</li>\n</ul>\n");
+        html.Append(CultureInfo.InvariantCulture, $"<li>settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, {DetectionReport.LabelStageSetting(run.Options)}</li>\n</ul>\n");
 
         html.Append("<h2>Stable subspace search</h2>\n");
         Table(html, ["k (layers dropped)", "columns", "clusters", "walk: cluster (size) kappa", "stable"],
@@ -114,11 +114,11 @@ public static class HtmlReport
         if (result.FlaggedCount == 0) html.Append(CultureInfo.InvariantCulture, $"<li>{Text(DetectionReport.NothingFlaggedCaveat)}</li>\n");
         html.Append("</ul>\n");
         if (result.Suspects.Count == 0) return;
-        Table(html, ["k", "where", "size", "isolation (lower = more apart)", "flagged"],
+        Table(html, ["k", "where", "size", "evidence", "suspicion", "flagged"],
             DetectionReport.StrongestSuspects(result).Select(s => new[]
             {
                 Number(s.DroppedLayers), DetectionReport.SuspectScope(s, run.Images.ClassNames), Number(s.Size),
-                s.Isolation.ToString("G3", CultureInfo.InvariantCulture), s.Flagged ? "yes" : "no",
+                DetectionReport.Evidence(s), s.Suspicion.ToString("F2", CultureInfo.InvariantCulture), s.Flagged ? "yes" : "no",
             }));
     }
 

@@ -70,113 +70,174 @@ public class FlareDetectorTests
 
 public class ClassConditionalSearchTests
 {
-    // The development candidate for the within-label threshold (PoisonedClusterChoice.DefaultLabelIsolation's comment).
-    private const double DevelopmentLabelIsolation = 0.5;
+    private const int LabelCount = 5;
+    private const int PerLabel = 200;
+    private const int Group = 24;
+    private static readonly DetectionOptions Options = new() { MinClusterSize = 10 };
 
     [Fact]
-    public void AnIslandWithinOneLabelIsFlaggedAndTheOtherLabelIsLeftAlone()
+    public void AllToAllGroupsWithALargeShiftInEveryLabelAreFlagged()
     {
-        // Label 0: 180 samples in a blob and 20 far away (another class's images carrying a trigger);
-        // label 1: 200 samples in a blob. Two one-column layers.
-        var random = new SeededRandom(11);
-        var rows = new List<float[]>();
-        var labels = new List<int>();
-        for (var i = 0; i < 400; i++)
-        {
-            var island = i < 20;
-            var centre = island ? 30.0 : 0.0;
-            rows.Add([(float)(centre + random.NextGaussian()), (float)(centre + random.NextGaussian())]);
-            labels.Add(i < 200 ? 0 : 1);
-        }
-        var features = new LatentFeatures(DenseMatrix.FromRows(rows), [0, 1], Representation.Layer);
+        // Each label's group is another class's images carrying a trigger: in the last layer it sits
+        // 2.5 standard deviations towards the next class, a different direction in every label.
+        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5));
 
-        var suspects = ClassConditionalSearch.Find(features, 0, labels, new DetectionOptions { LabelIsolation = DevelopmentLabelIsolation, MinClusterSize = 10 });
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
 
-        var flagged = Assert.Single(suspects, s => s.Flagged);
-        Assert.Equal(0, flagged.Label);
-        Assert.Equal(Enumerable.Range(0, 20), flagged.Members.Order());
-        Assert.DoesNotContain(suspects, s => s.Label == 1 && s.Flagged);
-    }
-    [Fact]
-    public void EveryLabelsIslandIsFlaggedTogether()
-    {
-        // All-to-all poison: in each of five labels, 20 of 200 samples (another class's images with
-        // the trigger) sit apart, each label's in its own place.
-        var (features, labels) = Labelled(labelCount: 5, perLabel: 200, island: 20, islandDistance: 30, seed: 12);
-
-        var suspects = ClassConditionalSearch.Find(features, 0, labels, new DetectionOptions { LabelIsolation = DevelopmentLabelIsolation, MinClusterSize = 10 });
-
-        var flagged = suspects.Where(s => s.Flagged).ToList();
-        Assert.Equal(Enumerable.Range(0, 5), flagged.Select(s => s.Label!.Value).Order());
-        Assert.Equal(Enumerable.Range(0, 5).SelectMany(l => Enumerable.Range(l * 200, 20)), flagged.SelectMany(s => s.Members).Order());
+        var metrics = fixture.Score(suspects);
+        Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
+        Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
+        Assert.Equal(Enumerable.Range(0, LabelCount), suspects.Where(s => s.Flagged).Select(s => s.Label!.Value).Distinct().Order());
     }
 
     [Fact]
-    public void BenignGroupsWithinLabelsAreNotIslands()
+    public void ASharedTriggerShiftIsFlaggedThoughNoLabelShiftsFar()
     {
-        // Each label holds a sub-group overlapping its blob (as benign images with a shared background
-        // do): a mode of the label, not apart from it.
-        var (features, labels) = Labelled(labelCount: 5, perLabel: 200, island: 60, islandDistance: 1.5, seed: 13, islandSpread: 1.0);
+        // Untargeted: a moderate shift (0.7 standard deviations) in a direction no class mean spans,
+        // the same in every label.
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
 
-        var suspects = ClassConditionalSearch.Find(features, 0, labels, new DetectionOptions { LabelIsolation = DevelopmentLabelIsolation, MinClusterSize = 10 });
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+
+        var metrics = fixture.Score(suspects);
+        Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
+        Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
+        Assert.All(suspects.Where(s => s.Flagged), s => Assert.True(s.Agreement >= ClassConditionalSearch.SharedDirection));
+    }
+
+    [Fact]
+    public void BenignGroupsThatLookLikeAnotherClassAreLeftAlone()
+    {
+        // Every label has a group of its own (a background, a pose) apart in the early layers and
+        // shifted a little towards another class in the last; one label's group shifts far (ambiguous
+        // images), which a single label does not make an all-to-all attack.
+        var fixture = LabelFixture.Build(seed: 23, group: l => LabelFixture.TowardsClass(l, (l + 2) % LabelCount, l == 0 ? 2.0 : 0.4));
+
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
+        Assert.Contains(suspects, s => s.Label == 0 && s.Shift >= ClassConditionalSearch.LargeShift);
+        Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, 1));
     }
 
     [Fact]
-    public void AnIslandInTheWholeSetDoesNotEndTheSearchWithinLabels()
+    public void TooFewLabelsToCompareAreNotSearched()
     {
-        // Five labels whose blobs overlap around a ring. 100 poisoned samples of label 0 lie far from
-        // everything (an island of the whole set); labels 1-4 each hold 30 poisoned samples that look
-        // like another label's images: inside that label's blob, so apart only within their own label.
-        var random = new SeededRandom(14);
-        var rows = new List<float[]>();
-        var labels = new List<int>();
-        var truth = new List<bool>();
-        (double X, double Y) Centre(int label) => (6 * Math.Cos(2 * Math.PI * label / 5), 6 * Math.Sin(2 * Math.PI * label / 5));
-        for (var label = 0; label < 5; label++)
-            for (var i = 0; i < 400; i++)
-            {
-                var poisoned = label == 0 ? i < 100 : i < 30;
-                var (x, y) = !poisoned ? Centre(label) : label == 0 ? (0.0, 40.0) : Centre((label + 2) % 5);
-                var spread = poisoned ? 0.3 : 3.0;
-                rows.Add([(float)(x + spread * random.NextGaussian()), (float)(y + spread * random.NextGaussian())]);
-                labels.Add(label);
-                truth.Add(poisoned);
-            }
-        var features = new LatentFeatures(DenseMatrix.FromRows(rows), [0, 1], Representation.Layer);
+        var fixture = LabelFixture.Build(seed: 24, group: _ => LabelFixture.Trigger(0.7), labels: 2);
 
-        // What is tested is the union, not the whole-set threshold: this fixture's island measures about 0.1.
-        var result = FlareDetector.Detect(features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0, Isolation = 0.3, LabelIsolation = DevelopmentLabelIsolation }, SilentProgress.Instance, labels);
+        Assert.Empty(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
+    }
 
-        var metrics = DetectionMetrics.Compute(result.Flagged, truth.ToArray());
-        var where = string.Join("; ", result.Suspects.Where(s => s.Flagged).Select(s => $"label {s.Label?.ToString() ?? "-"}: {s.Size} samples, {s.Members.Count(i => truth[i])} poisoned"));
+    [Fact]
+    public void SamplesTheWholeSetFlaggedAreLeftOutOfTheirLabels()
+    {
+        // Label 0's poison is an island of the whole set (far in every layer) that the whole-set
+        // search flagged; labels 1-4 hold groups with a shared trigger shift, apart only within their labels.
+        var fixture = LabelFixture.Build(seed: 25, group: _ => LabelFixture.Trigger(0.8), island: true);
+        var flaggedByTheWholeSet = Enumerable.Range(0, fixture.Labels.Length).Select(i => fixture.Labels[i] == 0 && fixture.Truth[i]).ToArray();
+
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, flaggedByTheWholeSet, Options);
+
+        Assert.DoesNotContain(suspects, s => s.Members.Any(m => flaggedByTheWholeSet[m]));
+        Assert.Equal([1, 2, 3, 4], suspects.Where(s => s.Flagged).Select(s => s.Label!.Value).Distinct().Order());
+        var metrics = fixture.Score(suspects);
+        Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
+    }
+
+    [Fact]
+    public void TheLabelsFlagsJoinTheResult()
+    {
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
+
+        var result = FlareDetector.Detect(fixture.Features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0 }, SilentProgress.Instance, fixture.Labels);
+
+        var metrics = DetectionMetrics.Compute(result.Flagged, fixture.Truth);
+        var where = $"{result.Verdict} | {Describe(result.Suspects)}";
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {where}");
         Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {where}");
-        Assert.Contains(result.Suspects, s => s.Flagged && s.Label is null);
-        Assert.Contains(result.Suspects, s => s.Flagged && s.Label is not null);
+        Assert.Contains("within 5 label(s)", result.Verdict);
+        Assert.True(result.StrongestSuspect is { Flagged: true, Label: not null }, where);
     }
+
+    [Fact]
+    public void TheStageCanBeSwitchedOff()
+    {
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
+
+        var result = FlareDetector.Detect(fixture.Features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0, WithinLabels = false }, SilentProgress.Instance, fixture.Labels);
+
+        Assert.DoesNotContain(result.Suspects, s => s.Label is not null);
+    }
+
+    private static string Describe(IEnumerable<SuspectCluster> suspects) =>
+        string.Join("; ", suspects.Where(s => s.Flagged || s.Shift >= 0.5).Select(s => $"label {s.Label?.ToString() ?? "-"}: {s.Size}/{s.Members.Length} shift {s.Shift:F2} agreement {s.Agreement:F2} flagged {s.Flagged}"));
 
     /// <summary>
-    /// Two one-column layers; label l's samples form a blob at (20 l, 0); its first <paramref name="island"/>
-    /// samples sit at <paramref name="islandDistance"/> from the blob in a label-specific direction.
+    /// Three layers: two early ones (two columns each) and the last (twelve channels). Label l's
+    /// samples form a blob at (12 l, 0) in the early layers and carry class l's template (4 on
+    /// channel l) in the last (48 channels), with unit noise. The first <see cref="Group"/> samples of every label
+    /// form a tight group 6 away in the early layers, shifted in the last layer as the case says.
+    /// With <c>island</c>, label 0's group is far from everything instead: an island of the whole set.
     /// </summary>
-    private static (LatentFeatures Features, int[] Labels) Labelled(int labelCount, int perLabel, int island, double islandDistance, ulong seed, double islandSpread = 0.3)
+    private sealed record LabelFixture(LatentFeatures Features, int[] Labels, bool[] Truth)
     {
-        var random = new SeededRandom(seed);
-        var rows = new List<float[]>();
-        var labels = new List<int>();
-        for (var label = 0; label < labelCount; label++)
-            for (var i = 0; i < perLabel; i++)
-            {
-                var inIsland = i < island;
-                var angle = 2 * Math.PI * label / labelCount;
-                var (x, y) = inIsland ? (20.0 * label + islandDistance * Math.Cos(angle), islandDistance * Math.Sin(angle)) : (20.0 * label, 0.0);
-                var spread = inIsland ? islandSpread : 1.0;
-                rows.Add([(float)(x + spread * random.NextGaussian()), (float)(y + spread * random.NextGaussian())]);
-                labels.Add(label);
-            }
-        return (new LatentFeatures(DenseMatrix.FromRows(rows), [0, 1], Representation.Layer), labels.ToArray());
+        private const int LastChannels = 48;
+
+        public bool[] Nothing => new bool[Labels.Length];
+
+        public DetectionMetrics Score(IEnumerable<SuspectCluster> suspects)
+        {
+            var flagged = new bool[Labels.Length];
+            foreach (var suspect in suspects.Where(s => s.Flagged))
+                foreach (var member in suspect.Members) flagged[member] = true;
+            return DetectionMetrics.Compute(flagged, Truth);
+        }
+
+        /// <summary>A last-layer shift of <paramref name="size"/> (RMS over channels) from class l towards class other.</summary>
+        public static double[] TowardsClass(int label, int other, double size)
+        {
+            var shift = new double[LastChannels];
+            var each = size * Math.Sqrt(LastChannels / 2.0);
+            shift[label] = -each;
+            shift[other] = each;
+            return shift;
+        }
+
+        /// <summary>A last-layer shift of <paramref name="size"/> (RMS) along channels no class template uses.</summary>
+        public static double[] Trigger(double size)
+        {
+            var shift = new double[LastChannels];
+            for (var c = LastChannels / 2; c < LastChannels; c++) shift[c] = size * Math.Sqrt(2.0);
+            return shift;
+        }
+
+        public static LabelFixture Build(ulong seed, Func<int, double[]> group, int labels = LabelCount, bool island = false)
+        {
+            var random = new SeededRandom(seed);
+            var rows = new List<float[]>();
+            var labelOf = new List<int>();
+            var truth = new List<bool>();
+            for (var label = 0; label < labels; label++)
+                for (var i = 0; i < PerLabel; i++)
+                {
+                    var inGroup = i < Group;
+                    var isIsland = island && label == 0 && inGroup;
+                    var row = new float[4 + LastChannels];
+                    var angle = 2 * Math.PI * label / labels;
+                    for (var c = 0; c < 4; c++)
+                    {
+                        var centre = isIsland ? 200.0 : 12.0 * label * (c % 2 == 0 ? 1 : 0) + (inGroup ? 6 * (c % 2 == 0 ? Math.Cos(angle) : Math.Sin(angle)) : 0);
+                        row[c] = (float)(centre + (inGroup ? 0.3 : 1.0) * random.NextGaussian());
+                    }
+                    var shift = isIsland ? Enumerable.Repeat(50.0, LastChannels).ToArray() : inGroup ? group(label) : new double[LastChannels];
+                    for (var c = 0; c < LastChannels; c++)
+                        row[4 + c] = (float)((c == label ? 4 : 0) + shift[c] + random.NextGaussian());
+                    rows.Add(row);
+                    labelOf.Add(label);
+                    truth.Add(inGroup);
+                }
+            int[] layers = [0, 0, 1, 1, .. Enumerable.Repeat(2, LastChannels)];
+            return new LabelFixture(new LatentFeatures(DenseMatrix.FromRows(rows), layers, Representation.Channel), labelOf.ToArray(), truth.ToArray());
+        }
     }
 }
-
