@@ -23,6 +23,9 @@ public sealed record ExperimentOutcome
 {
     public required string Case { get; init; }
     public required int TrainSamples { get; init; }
+
+    /// <summary>Width x height of the images the case trained and detected on (after --image-size); null in outcomes written before it was recorded.</summary>
+    public string? ImageSize { get; init; }
     public required int PoisonedSamples { get; init; }
     public required int CoverSamples { get; init; }
     public required double TrainAccuracy { get; init; }
@@ -108,6 +111,7 @@ public static class DetectionExperiment
         {
             Case = @case.Name,
             TrainSamples = images.Count,
+            ImageSize = $"{images.Width}x{images.Height}",
             PoisonedSamples = poisoned.Count(p => p),
             CoverSamples = coverCount,
             TrainAccuracy = trained.Metadata.TrainAccuracy ?? 0,
