@@ -135,11 +135,9 @@ public static class HtmlReport
         }
         if (run.Poisoned is not null)
             html.Append("<p class=\"legend\"><span class=\"tp\">red frame: poisoned in the manifest</span> <span class=\"fp\">amber frame: clean in the manifest</span> <span class=\"fn\">purple frame: kept but poisoned in the manifest</span></p>\n");
-        foreach (var group in flagged.GroupBy(i => result.PrimaryCluster[i]).OrderBy(g => g.Key))
+        foreach (var (key, name, members) in FlaggedGroups(run))
         {
-            var members = group.ToArray();
             var perLabel = members.CountBy(i => images.Labels[i]).OrderByDescending(p => p.Value).ThenBy(p => p.Key);
-            var name = group.Key < 0 ? "Flagged outside the primary clusters" : string.Create(CultureInfo.InvariantCulture, $"Cluster {group.Key}");
             html.Append(CultureInfo.InvariantCulture, $"<h3>{Text(name)}: {members.Length} images flagged</h3>\n");
             html.Append(CultureInfo.InvariantCulture, $"<p>Labels: {Text(string.Join(", ", perLabel.Select(p => $"{images.ClassNames[p.Key]} ({p.Value})")))}.");
             if (run.Poisoned is { } truth)
@@ -147,7 +145,7 @@ public static class HtmlReport
                 var truePositives = members.Count(i => truth[i]);
                 html.Append(CultureInfo.InvariantCulture, $" Manifest: {truePositives} poisoned, {members.Length - truePositives} clean.");
             }
-            var shown = Sample(members, Defaults.ThumbnailsPerCluster, run.Options.Seed, (ulong)(group.Key + 1));
+            var shown = Sample(members, Defaults.ThumbnailsPerCluster, run.Options.Seed, (ulong)(key + 1));
             html.Append(shown.Length < members.Length
                 ? string.Create(CultureInfo.InvariantCulture, $" Showing a seeded sample of {shown.Length}.</p>\n")
                 : "</p>\n");
@@ -156,12 +154,32 @@ public static class HtmlReport
             var labels = perLabel.Select(p => p.Key).ToArray();
             var kept = labels.SelectMany(label => Sample(
                     Enumerable.Range(0, images.Count).Where(i => !result.Flagged[i] && images.Labels[i] == label).ToArray(),
-                    Defaults.KeptPerLabel, run.Options.Seed, (ulong)(group.Key + 1) << 32 | (uint)label))
+                    Defaults.KeptPerLabel, run.Options.Seed, (ulong)(key + 1) << 32 | (uint)label))
                 .ToArray();
             html.Append(CultureInfo.InvariantCulture, $"<h4>Kept images of the same labels, for contrast ({kept.Length})</h4>\n");
             if (kept.Length == 0) html.Append("<p>No image of these labels was kept.</p>\n");
             else Grid(html, run, kept);
         }
+    }
+
+    // The flagged samples by the cluster that flagged them: the whole set's island first, then each
+    // label's groups (a sample in nested groups is shown once, with the first).
+    private static IEnumerable<(int Key, string Name, int[] Members)> FlaggedGroups(DetectionRun run)
+    {
+        var result = run.Result;
+        var shown = new bool[result.Flagged.Length];
+        var key = 0;
+        foreach (var suspect in result.Suspects.Where(s => s.Flagged).OrderBy(s => s.Label ?? -1).ThenByDescending(s => s.Size))
+        {
+            var members = suspect.Members.Where(i => result.Flagged[i] && !shown[i]).ToArray();
+            foreach (var i in members) shown[i] = true;
+            var name = suspect.Label is { } label
+                ? $"Within label {run.Images.ClassNames[label]} ({suspect.Size} samples shifted {suspect.Shift:G2} in the last layer)"
+                : $"Island of the whole data set (k = {suspect.DroppedLayers})";
+            if (members.Length > 0) yield return (key++, name, members);
+        }
+        var rest = Enumerable.Range(0, shown.Length).Where(i => result.Flagged[i] && !shown[i]).ToArray();
+        if (rest.Length > 0) yield return (key, "Flagged elsewhere", rest);
     }
 
     private static void Grid(StringBuilder html, DetectionRun run, IEnumerable<int> indices)
