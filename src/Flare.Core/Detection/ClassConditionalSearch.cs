@@ -48,9 +48,11 @@ public static class ClassConditionalSearch
         // summary of each layer), compared across labels, and its unexplained part needs more
         // channels than the class means span.
         if (features.Representation != Representation.Channel || groups.Count < MinLabels || lastLayer.Length <= groups.Count) return [];
+        var subspace = features.WithoutLastLayers(droppedLayers);
+        var minClusterSize = options.MinClusterSizeFor(features.Count);
         var candidates = new List<Candidate>();
         foreach (var (label, rows) in groups)
-            candidates.AddRange(ClusterLabel(features, droppedLayers, label, rows, lastLayer, options, cancellationToken));
+            candidates.AddRange(ClusterLabel(subspace, features.Features, label, rows, lastLayer, minClusterSize, options, cancellationToken));
         var unexplained = new UnexplainedShift(features.Features, lastLayer, groups);
         foreach (var candidate in candidates) candidate.Unexplained = unexplained.Of(candidate);
         return Decide(candidates, groups.Count)
@@ -64,7 +66,7 @@ public static class ClassConditionalSearch
             .ToList();
     }
 
-    private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] RestMean, double[] RestDeviation)
+    private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] GroupMean, double[] RestMean, double[] RestDeviation)
     {
         // RMS over the channels that vary within the label
         public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= ConstantChannel)));
@@ -79,17 +81,16 @@ public static class ClassConditionalSearch
     // Every cluster of the label's condensed tree that is a group of it, not most of it: from the
     // whole set's smallest cluster (a label's own fragments outlast a poisoned group when the size is
     // scaled down to a label) to half the label.
-    private static IEnumerable<Candidate> ClusterLabel(LatentFeatures features, int droppedLayers, int label, int[] rows, int[] lastLayer, DetectionOptions options, CancellationToken cancellationToken)
+    private static IEnumerable<Candidate> ClusterLabel(DenseMatrix subspace, DenseMatrix features, int label, int[] rows, int[] lastLayer, int minClusterSize, DetectionOptions options, CancellationToken cancellationToken)
     {
-        var minClusterSize = options.MinClusterSizeFor(features.Count);
         if (rows.Length < 2 * minClusterSize) yield break;
-        var embedding = StableSubspaceSearch.Embed(features.WithoutLastLayers(droppedLayers).TakeRows(rows), options, cancellationToken);
+        var embedding = StableSubspaceSearch.Embed(subspace.TakeRows(rows), options, cancellationToken);
         var tree = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken).CondensedTree;
         for (var cluster = tree.Root + 1; cluster < tree.Root + tree.ClusterCount; cluster++)
         {
             var points = tree.Points(cluster);
             if (points.Length < minClusterSize || points.Length > rows.Length / 2) continue;
-            yield return MeasureShift(features.Features, lastLayer, label, rows, points);
+            yield return MeasureShift(features, lastLayer, label, rows, points);
         }
     }
 
@@ -99,6 +100,7 @@ public static class ClassConditionalSearch
         var inGroup = new bool[rows.Length];
         foreach (var p in points) inGroup[p] = true;
         var offset = new double[lastLayer.Length];
+        var groupMean = new double[lastLayer.Length];
         var restMean = new double[lastLayer.Length];
         var restDeviation = new double[lastLayer.Length];
         for (var q = 0; q < lastLayer.Length; q++)
@@ -114,11 +116,12 @@ public static class ClassConditionalSearch
             for (var p = 0; p < rows.Length; p++)
                 if (!inGroup[p]) variance += Square(features[rows[p], column] - rest);
             var deviation = Math.Sqrt(variance / restCount);
+            groupMean[q] = group;
             restMean[q] = rest;
             restDeviation[q] = deviation;
             offset[q] = deviation < ConstantChannel ? 0 : (group - rest) / deviation; // a channel constant within the label says nothing
         }
-        return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, restMean, restDeviation);
+        return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, groupMean, restMean, restDeviation);
     }
 
     private const double ConstantChannel = 1e-6;
@@ -222,10 +225,9 @@ public static class ClassConditionalSearch
 
         public double[] Of(Candidate group)
         {
-            var inGroup = new HashSet<int>(group.Members);
-            var shift = Standardised(group.Members);
-            var rest = Standardised(group.LabelRows.Where(r => !inGroup.Contains(r)).ToArray());
-            for (var q = 0; q < shift.Length; q++) shift[q] -= rest[q];
+            var shift = new double[columns.Length];
+            for (var q = 0; q < columns.Length; q++)
+                if (deviation[q] >= ConstantChannel) shift[q] = (group.GroupMean[q] - group.RestMean[q]) / deviation[q];
             return Orthogonalise(shift);
         }
 

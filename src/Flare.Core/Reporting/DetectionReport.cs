@@ -190,7 +190,7 @@ public static class DetectionReport
     /// <summary>The within-label stage's setting, for the reports' settings line.</summary>
     public static string LabelStageSetting(DetectionOptions options) =>
         options.WithinLabels
-            ? $"within labels: last-layer shift {ClassConditionalSearch.LargeShift:G2} in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
+            ? $"within labels: last-layer shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypical:G2}x the median) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
             : "within labels: off";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
@@ -220,7 +220,7 @@ public static class DetectionReport
 
     private static string Shortfall(SuspectCluster s, DetectionOptions options) => s.Isolation is not null
         ? $"above the {options.Isolation:G2} an island needs"
-        : $"short of a {ClassConditionalSearch.LargeShift:G2} shift in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+        : $"short of a {ClassConditionalSearch.LargeShift:G2} shift (and {ClassConditionalSearch.LargeShiftOverTypical:G2}x the median cluster's) in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     private static void AppendEvidence(StringBuilder text, DetectionRun run)
     {
