@@ -35,12 +35,13 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
         var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
         var channelsFirst = ChannelsFirstOption();
+        var float32 = Float32Option();
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var imageSize = new ImageSizeOption();
         var seed = CommonOptions.Seed();
         var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
         {
-            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, learningRate, channelsFirst, width, imageSize.Option, seed,
+            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, learningRate, channelsFirst, float32, width, imageSize.Option, seed,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -60,7 +61,7 @@ internal static class BenchCommand
                 TestLimit = parse.GetValue(testLimit),
                 ImageSize = imageSize.Read(parse),
                 Rate = parse.GetValue(rate),
-                Training = TrainingOptions.ForDetection() with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), ChannelsLast = !parse.GetValue(channelsFirst) },
+                Training = TrainingOptions.ForDetection() with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), ChannelsLast = !parse.GetValue(channelsFirst), BFloat16Convolutions = !parse.GetValue(float32) },
                 Seed = parse.GetValue(seed),
             };
             var folder = OutputPaths.CheckNotInputs(parse.GetValue(output)!, "--out", [new(settings.TrainData, "--train"), new(settings.TestData, "--test")]);
@@ -104,6 +105,9 @@ internal static class BenchCommand
         return command;
     }
 
+    private static Option<bool> Float32Option() =>
+        new("--float32") { Description = "Convolve in float32 while training, also where the CPU has bfloat16 dot products, for A/B runs" };
+
     private static Option<bool> ChannelsFirstOption() =>
         new("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
 
@@ -123,20 +127,21 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Flare's training epochs (purify's default otherwise)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
         var peerEpochs = new Option<int>("--peer-epochs") { Description = "The peer's training epochs (the authors' pipeline as issue 12 measured it otherwise)", DefaultValueFactory = _ => PurifyBenchmark.PeerEpochs };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
+        var float32 = Float32Option();
         var peer = new Option<string>("--peer") { Description = "The PyTorch peer script", DefaultValueFactory = _ => Path.Combine("bench", "pytorch_purify.py") };
         var python = new Option<string>("--python") { Description = "Python with torch and umap-learn (Debian: python3-torch, umap-learn)", DefaultValueFactory = _ => "/usr/bin/python3" };
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var command = new Command("purify", "Time purify's stages in Flare and in the PyTorch peer on the same images, one after the other, with the ratio per stage")
         {
-            data, limit, epochs, peerEpochs, width, peer, python, seed, json,
+            data, limit, epochs, peerEpochs, width, float32, peer, python, seed, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             if (parse.GetValue(peerEpochs) <= 0) throw new FlareException($"--peer-epochs must be positive, got {parse.GetValue(peerEpochs)}");
             var peerScript = parse.GetValue(peer)!;
             if (!File.Exists(peerScript)) throw new FlareException($"--peer: {peerScript} not found (run from the repository root or pass the script's path)");
-            var training = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs) };
+            var training = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), BFloat16Convolutions = !parse.GetValue(float32) };
             training.Validate();
             var peerTraining = training with { Epochs = parse.GetValue(peerEpochs) };
             var peerInput = Path.Combine(Path.GetTempPath(), $"flare-peer-{Environment.ProcessId}.bin");
@@ -186,15 +191,16 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation, the purify recipe)", DefaultValueFactory = _ => 1 };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var channelsFirst = ChannelsFirstOption();
+        var float32 = Float32Option();
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var command = new Command("training", "Time each part of the training step on real images; prints the weights' digest to check determinism")
         {
-            data, limit, epochs, width, channelsFirst, seed, json,
+            data, limit, epochs, width, channelsFirst, float32, seed, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
-            var options = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), ChannelsLast = !parse.GetValue(channelsFirst) };
+            var options = TrainingOptions.ForDetection(parse.GetValue(seed)) with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), ChannelsLast = !parse.GetValue(channelsFirst), BFloat16Convolutions = !parse.GetValue(float32) };
             var profile = new TrainingProfile();
             var result = ProgressDisplay.Run(progress =>
             {

@@ -13,10 +13,11 @@ internal sealed class TrainingOptionSet(TrainingOptions recipe)
     private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => recipe.BatchSize };
     private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => recipe.LearningRate };
     private readonly Option<ulong> seed = CommonOptions.Seed();
+    private readonly Option<bool> float32 = new("--float32") { Description = "Convolve in float32 while training even where the CPU multiplies bfloat16 natively (the default there: faster; the checkpoint records which); for the same model on machines with and without bfloat16" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { model, width, epochs, batch, lr, seed })
+        foreach (var option in new Option[] { model, width, epochs, batch, lr, seed, float32 })
             command.Options.Add(option);
     }
 
@@ -31,6 +32,7 @@ internal sealed class TrainingOptionSet(TrainingOptions recipe)
             LearningRate = parse.GetValue(lr),
             Augmentation = augmentation,
             Seed = parse.GetValue(seed),
+            BFloat16Convolutions = !parse.GetValue(float32),
         };
         options.Validate();
         return options;

@@ -19,7 +19,10 @@ public static class BatchNormLikelihood
         var channels = input.shape[1];
         var mean = runningMean.to(ScalarType.Float32).reshape(1, channels, 1, 1);
         var variance = runningVar.to(ScalarType.Float32) + eps;
-        var largestDeviation = (input - mean).abs().flatten(2).amax([2]);
+        // The farthest activation from the mean is the largest or the smallest one: two reductions of
+        // the input instead of a full-size difference and its absolute value (the same float result,
+        // as rounding a difference is monotone).
+        var largestDeviation = maximum(input.amax([2, 3]) - mean.flatten(1), mean.flatten(1) - input.amin([2, 3]));
         var logDensity = -HalfLogTwoPi - 0.5 * variance.log().reshape(1, channels)
             - 0.5 * largestDeviation.square() / variance.reshape(1, channels);
         return logDensity.MoveToOuterDisposeScope();

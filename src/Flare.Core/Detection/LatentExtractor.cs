@@ -40,8 +40,9 @@ public static class LatentExtractor
         var perChannel = new float[(long)images.Count * width];
         var predictions = new int[images.Count];
 
-        var batchStart = 0;
-        var batchCount = 0;
+        // Each hook keeps its layer's [batch, channels] minima past the model's own dispose scope; after
+        // the forward pass they are concatenated into the batch's rows and copied out in one block.
+        var batchMinima = new Tensor[layers.Count];
         var removeHooks = new List<Action>();
         for (var l = 0; l < layers.Count; l++)
         {
@@ -49,10 +50,7 @@ public static class LatentExtractor
             var norm = layers[l];
             var hook = norm.register_forward_pre_hook((_, input) =>
             {
-                using var minima = BatchNormLikelihood.MinimumPerChannel(input, norm.running_mean!, norm.running_var!, norm.eps);
-                var values = minima.contiguous().data<float>();
-                for (var b = 0; b < batchCount; b++)
-                    values.CopyTo(perChannel.AsSpan((batchStart + b) * width + offsets[layer], channelsPerLayer[layer]), 0, (long)b * channelsPerLayer[layer]);
+                batchMinima[layer] = BatchNormLikelihood.MinimumPerChannel(input, norm.running_mean!, norm.running_var!, norm.eps).DetachFromDisposeScope();
                 return input;
             });
             removeHooks.Add(hook.remove);
@@ -67,15 +65,24 @@ public static class LatentExtractor
             using var stage = progress.Begin("extracting features", images.Count);
             model.eval();
             using var noGrad = torch.no_grad();
-            for (batchStart = 0; batchStart < images.Count; batchStart += BatchSize)
+            for (var batchStart = 0; batchStart < images.Count; batchStart += BatchSize)
             {
-                batchCount = Math.Min(BatchSize, images.Count - batchStart);
+                var batchCount = Math.Min(BatchSize, images.Count - batchStart);
                 assembler.Fill(indices.AsSpan(batchStart, batchCount), buffer, labels, Augmentation.None, null);
                 using (CollectionPause.Begin())
                 using (var scope = NewDisposeScope())
                 {
-                    var logits = model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
-                    logits.argmax(1).to_type(ScalarType.Int32).data<int>().CopyTo(predictions.AsSpan(batchStart, batchCount), 0, 0);
+                    try
+                    {
+                        var logits = model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
+                        BatchTensors.CopyOut(torch.cat(batchMinima, 1), perChannel.AsSpan(batchStart * width, batchCount * width));
+                        BatchTensors.CopyOut(logits.argmax(1).to_type(ScalarType.Int32), predictions.AsSpan(batchStart, batchCount));
+                    }
+                    finally
+                    {
+                        foreach (var minima in batchMinima) minima?.Dispose();
+                        Array.Clear(batchMinima);
+                    }
                 }
                 stage.Advance(batchCount);
             }

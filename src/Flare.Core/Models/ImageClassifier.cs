@@ -15,6 +15,16 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     /// <summary>Every BatchNorm layer, in forward execution order.</summary>
     public abstract IReadOnlyList<BatchNorm2d> BatchNormLayers { get; }
 
+    /// <summary>Whether the model's convolutions multiply in bfloat16 (see <see cref="MixedPrecisionConvolution"/>); off unless training turns it on.</summary>
+    public bool BFloat16Convolutions
+    {
+        get => modules().OfType<MixedPrecisionConvolution>().Any(c => c.BFloat16);
+        set
+        {
+            foreach (var convolution in modules().OfType<MixedPrecisionConvolution>()) convolution.BFloat16 = value;
+        }
+    }
+
     protected static IEnumerable<BatchNorm2d> BatchNormsOf(IEnumerable<IBatchNormCarrier> parts) =>
         parts.SelectMany(part => part.BatchNormLayers);
 }
@@ -27,8 +37,8 @@ public interface IBatchNormCarrier
 
 internal static class Layers
 {
-    public static Conv2d Conv(long inputs, long outputs, long kernel, long stride = 1, long groups = 1) =>
-        nn.Conv2d(inputs, outputs, kernel, stride: stride, padding: kernel / 2, groups: groups, bias: false);
+    public static MixedPrecisionConvolution Conv(long inputs, long outputs, long kernel, long stride = 1, long groups = 1) =>
+        new(inputs, outputs, kernel, stride, groups);
 
     /// <summary>Scales a standard channel count by width / standardWidth, never below one channel.</summary>
     public static int Scale(int channels, int width, int standardWidth) =>

@@ -16,7 +16,7 @@ public sealed class MobileNetV2 : ImageClassifier
     private static readonly (int Expansion, int Channels, int Repeats, int Stride)[] Config =
         [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
 
-    private readonly Conv2d stem, expand;
+    private readonly MixedPrecisionConvolution stem, expand;
     private readonly BatchNorm2d stemNorm, expandNorm;
     private readonly Sequential blocks;
     private readonly Linear head;
@@ -61,9 +61,9 @@ public sealed class MobileNetV2 : ImageClassifier
 
     private sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IBatchNormCarrier
     {
-        private readonly Conv2d pointwise, depthwise, project;
+        private readonly MixedPrecisionConvolution pointwise, depthwise, project;
         private readonly BatchNorm2d pointwiseNorm, depthwiseNorm, projectNorm;
-        private readonly Conv2d? shortcut;
+        private readonly MixedPrecisionConvolution? shortcut;
         private readonly BatchNorm2d? shortcutNorm;
         private readonly bool residual;
 

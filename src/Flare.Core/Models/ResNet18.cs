@@ -12,7 +12,7 @@ namespace Flare.Models;
 /// </summary>
 public sealed class ResNet18 : ImageClassifier
 {
-    private readonly Conv2d stem;
+    private readonly MixedPrecisionConvolution stem;
     private readonly BatchNorm2d stemNorm;
     private readonly MaxPool2d? stemPool;
     private readonly Sequential blocks;
@@ -55,9 +55,9 @@ public sealed class ResNet18 : ImageClassifier
 
     private sealed class BasicBlock : nn.Module<Tensor, Tensor>, IBatchNormCarrier
     {
-        private readonly Conv2d conv1, conv2;
+        private readonly MixedPrecisionConvolution conv1, conv2;
         private readonly BatchNorm2d norm1, norm2;
-        private readonly Conv2d? projection;
+        private readonly MixedPrecisionConvolution? projection;
         private readonly BatchNorm2d? projectionNorm;
 
         public BasicBlock(int inputs, int outputs, int stride) : base(nameof(BasicBlock))

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Flare.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,6 +19,7 @@ public static class ConvolutionBackend
 {
     private const int OneDnnChannelBlock = 16;
     private static readonly Lazy<bool> OneDnnFaulty = new(MeasureOneDnnFault);
+    private static readonly Lazy<bool> BFloat16Usable = new(MeasureBFloat16);
     private static readonly Lazy<LibtorchContext> Context = new(LibtorchContext.Bind);
 
     /// <summary>True when this machine's oneDNN miscomputes convolutions over partial channel blocks.</summary>
@@ -33,7 +35,7 @@ public static class ConvolutionBackend
     public static string? ConfigureFor(nn.Module model)
     {
         TorchRuntime.EnsureLoaded();
-        var aligned = model.modules().Prepend(model).OfType<Conv2d>().All(IsAligned);
+        var aligned = ChannelsOf(model).All(IsAligned);
         var useOneDnn = aligned || !OneDnnFaulty.Value;
         Context.Value.OneDnnEnabled = useOneDnn;
         // NNPACK is the next candidate when oneDNN is off; where the CPU lacks it, libtorch warns
@@ -44,37 +46,90 @@ public static class ConvolutionBackend
             : "note: this CPU's oneDNN miscomputes convolutions whose channel counts are not multiples of 16; this model runs on libtorch's slower built-in kernels (widths that are multiples of 16 avoid this)";
     }
 
+    /// <summary>
+    /// Whether convolutions should multiply in bfloat16 while training: only where the CPU has
+    /// bfloat16 dot-product instructions (elsewhere oneDNN emulates them, slower than float32),
+    /// oneDNN is on, and a bfloat16 convolution and its gradients agree with a float64 reference to
+    /// bfloat16's precision on this machine.
+    /// </summary>
+    public static bool BFloat16ConvolutionsFast => OneDnnEnabled && BFloat16Usable.Value;
+
+    private static IEnumerable<(long Inputs, long Outputs)> ChannelsOf(nn.Module model)
+    {
+        foreach (var module in model.modules().Prepend(model))
+        {
+            if (module is Conv2d conv) yield return (conv.in_channels, conv.out_channels);
+            else if (module is MixedPrecisionConvolution convolution) yield return (convolution.InputChannels, convolution.OutputChannels);
+        }
+    }
+
     // The input convolution of an image model has 3 channels; its forward pass is right and its
     // input gradient is never computed, so only the output channels matter there.
-    private static bool IsAligned(Conv2d conv) =>
-        conv.out_channels % OneDnnChannelBlock == 0 && (conv.in_channels % OneDnnChannelBlock == 0 || conv.in_channels <= 3);
+    private static bool IsAligned((long Inputs, long Outputs) conv) =>
+        conv.Outputs % OneDnnChannelBlock == 0 && (conv.Inputs % OneDnnChannelBlock == 0 || conv.Inputs <= 3);
 
-    private static bool MeasureOneDnnFault()
+    private static bool CpuHasBFloat16DotProducts()
+    {
+        const string cpuInfo = "/proc/cpuinfo";
+        if (!OperatingSystem.IsLinux() || !File.Exists(cpuInfo)) return false;
+        var flags = File.ReadLines(cpuInfo).FirstOrDefault(line => line.StartsWith("flags", StringComparison.Ordinal));
+        return flags is not null && flags.Split(' ', ':', '\t').Any(flag => flag is "avx512_bf16" or "amx_bf16");
+    }
+
+    private static bool MeasureBFloat16() => CpuHasBFloat16DotProducts() && OnOneDnnWithoutNnpack(() =>
+    {
+        using var scope = NewDisposeScope();
+        using var gradients = torch.enable_grad();
+        var generator = new torch.Generator(11);
+        var input = torch.randn([32, 16, 16, 16], generator: generator);
+        var weight = torch.randn([32, 16, 3, 3], generator: generator) * 0.1;
+        var upstream = torch.randn([32, 32, 16, 16], generator: generator);
+        var x = input.clone().requires_grad_(true);
+        var w = weight.clone().requires_grad_(true);
+        var y = nn.functional.conv2d(x.to(ScalarType.BFloat16), w.to(ScalarType.BFloat16), padding: [1, 1]).to(ScalarType.Float32);
+        torch.autograd.backward([y], [upstream]);
+        var x64 = input.to(ScalarType.Float64).requires_grad_(true);
+        var w64 = weight.to(ScalarType.Float64).requires_grad_(true);
+        var y64 = nn.functional.conv2d(x64, w64, padding: [1, 1]);
+        torch.autograd.backward([y64], [upstream.to(ScalarType.Float64)]);
+        return RelativelyClose(y, y64) && RelativelyClose(x.grad!, x64.grad!) && RelativelyClose(w.grad!, w64.grad!);
+    });
+
+    // bfloat16 keeps 8 significant bits: a few parts in a thousand per product, accumulated in float32.
+    private static bool RelativelyClose(Tensor value, Tensor reference) =>
+        ((value.to(ScalarType.Float64) - reference).norm() / reference.norm()).nan_to_num(1e30).item<double>() < 2e-2;
+
+    private static bool MeasureOneDnnFault() => OnOneDnnWithoutNnpack(() =>
+    {
+        using var scope = NewDisposeScope();
+        using var noGradGuard = torch.enable_grad();
+        var generator = new torch.Generator(7);
+        foreach (var channels in new[] { 4, 24 })
+        {
+            var input = torch.randn([32, channels, 16, 16], generator: generator);
+            var weight = torch.randn([channels, channels, 3, 3], generator: generator) * 0.2;
+            var upstream = torch.randn([32, channels, 16, 16], generator: generator);
+            var x = input.clone().requires_grad_(true);
+            var y = nn.functional.conv2d(x, weight, padding: [1, 1]);
+            torch.autograd.backward([y], [upstream]);
+            var x64 = input.to(ScalarType.Float64).requires_grad_(true);
+            var y64 = nn.functional.conv2d(x64, weight.to(ScalarType.Float64), padding: [1, 1]);
+            torch.autograd.backward([y64], [upstream.to(ScalarType.Float64)]);
+            if (!Close(y, y64) || !Close(x.grad!, x64.grad!)) return true;
+        }
+        return false;
+    });
+
+    // Runs a self-check on oneDNN; its float64 reference must not try NNPACK either: it would warn where the CPU lacks it.
+    private static bool OnOneDnnWithoutNnpack(Func<bool> check)
     {
         TorchRuntime.EnsureLoaded();
         var context = Context.Value;
         var (previousOneDnn, previousNnpack) = (context.OneDnnEnabled, context.NnpackEnabled);
-        // The float64 reference must not try NNPACK either: it would warn where the CPU lacks it.
         (context.OneDnnEnabled, context.NnpackEnabled) = (true, false);
         try
         {
-            using var scope = NewDisposeScope();
-            using var noGradGuard = torch.enable_grad();
-            var generator = new torch.Generator(7);
-            foreach (var channels in new[] { 4, 24 })
-            {
-                var input = torch.randn([32, channels, 16, 16], generator: generator);
-                var weight = torch.randn([channels, channels, 3, 3], generator: generator) * 0.2;
-                var upstream = torch.randn([32, channels, 16, 16], generator: generator);
-                var x = input.clone().requires_grad_(true);
-                var y = nn.functional.conv2d(x, weight, padding: [1, 1]);
-                torch.autograd.backward([y], [upstream]);
-                var x64 = input.to(ScalarType.Float64).requires_grad_(true);
-                var y64 = nn.functional.conv2d(x64, weight.to(ScalarType.Float64), padding: [1, 1]);
-                torch.autograd.backward([y64], [upstream.to(ScalarType.Float64)]);
-                if (!Close(y, y64) || !Close(x.grad!, x64.grad!)) return true;
-            }
-            return false;
+            return check();
         }
         finally
         {

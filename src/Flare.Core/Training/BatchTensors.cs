@@ -29,6 +29,14 @@ internal static class BatchTensors
         return tensor;
     }
 
+    /// <summary>Copies a CPU tensor's elements (of type <typeparamref name="T"/>), in row-major order, into <paramref name="destination"/> as one block.</summary>
+    public static unsafe void CopyOut<T>(Tensor tensor, Span<T> destination) where T : unmanaged
+    {
+        using var contiguous = tensor.contiguous();
+        if (contiguous.ElementSize != sizeof(T)) throw new ArgumentException($"a {contiguous.dtype} tensor cannot be read as {typeof(T).Name}", nameof(tensor));
+        new ReadOnlySpan<T>((void*)TensorData(contiguous.Handle), (int)contiguous.numel()).CopyTo(destination);
+    }
+
     // The tensor is new, contiguous and on the CPU, so its elements are one block at its data pointer.
     private static unsafe void CopyInto<T>(Tensor tensor, ReadOnlySpan<T> values) where T : unmanaged =>
         values.CopyTo(new Span<T>((void*)TensorData(tensor.Handle), values.Length));

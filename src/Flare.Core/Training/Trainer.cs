@@ -30,6 +30,8 @@ public static class Trainer
         if (ConvolutionBackend.ConfigureFor(model) is { } note) progress.Message(note);
         var layout = options.ChannelsLast && ConvolutionBackend.OneDnnEnabled ? BatchLayout.ChannelsLast : BatchLayout.ChannelsFirst;
         ConvolutionWeights.Arrange(model, layout);
+        var bfloat16 = options.BFloat16Convolutions && ConvolutionBackend.BFloat16ConvolutionsFast;
+        model.BFloat16Convolutions = bfloat16;
         var normalization = Normalization.FromImages(train);
         var assembler = new BatchAssembler(train, normalization);
         var batchSize = Math.Min(options.BatchSize, train.Count);
@@ -88,6 +90,7 @@ public static class Trainer
             ProcessMemory.TrimNativeHeap();
         }
         ConvolutionWeights.Arrange(model, BatchLayout.ChannelsFirst);
+        model.BFloat16Convolutions = false;
         model.eval();
         ProcessMemory.Release();
 
@@ -110,6 +113,7 @@ public static class Trainer
             TrainingSamples = train.Count,
             TrainingData = trainingDataLabel,
             TrainAccuracy = history[^1].Accuracy,
+            ConvolutionPrecision = bfloat16 ? "bfloat16" : "float32",
         };
         return new TrainingResult(model, metadata, history);
     }

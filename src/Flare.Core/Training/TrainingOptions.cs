@@ -39,6 +39,14 @@ public sealed record TrainingOptions
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 
+    /// <summary>
+    /// Multiply in bfloat16 inside the convolutions while training, where the CPU has bfloat16
+    /// dot products (ConvolutionBackend.BFloat16ConvolutionsFast); float32 everywhere else. Like the
+    /// layout, not part of the recipe: another rounding of the same training run. Speed and what it
+    /// changes in the detections: docs/benchmarks.md, "bfloat16 convolutions".
+    /// </summary>
+    public bool BFloat16Convolutions { get; init; } = true;
+
     public void Validate()
     {
         if (Epochs <= 0) throw new FlareException($"--epochs must be positive, got {Epochs}");

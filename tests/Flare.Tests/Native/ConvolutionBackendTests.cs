@@ -40,6 +40,6 @@ public class ConvolutionBackendTests
         using var model = new ResNet18(16, 10);
         Assert.Null(ConvolutionBackend.ConfigureFor(model));
         Assert.True(ConvolutionBackend.OneDnnEnabled);
-        Assert.All(model.modules().OfType<Conv2d>().Skip(1), conv => Assert.Equal(0, conv.in_channels % 16));
+        Assert.All(model.modules().OfType<MixedPrecisionConvolution>().Skip(1), conv => Assert.Equal(0, conv.InputChannels % 16));
     }
 }

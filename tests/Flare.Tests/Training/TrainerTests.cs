@@ -1,4 +1,5 @@
 using Flare.Data;
+using Flare.Native;
 using Flare.Progress;
 using Flare.Tests.Support;
 using Flare.Training;
@@ -50,7 +51,7 @@ public class TrainerTests
     {
         // Width 16: every channel count is a multiple of 16, so oneDNN (and with it channels-last) is used.
         var images = SyntheticImages.Create(perClass: 32, classes: 2, height: 16, width: 16);
-        var options = new TrainingOptions { Width = 16, Epochs = 2, BatchSize = 16, Augmentation = Augmentation.Flip, Seed = 3 };
+        var options = new TrainingOptions { Width = 16, Epochs = 2, BatchSize = 16, Augmentation = Augmentation.Flip, Seed = 3, BFloat16Convolutions = false };
 
         var first = Trainer.Train(images, options, SilentProgress.Instance);
         var second = Trainer.Train(images, options, SilentProgress.Instance);
@@ -64,5 +65,28 @@ public class TrainerTests
         using var noGrad = torch.no_grad();
         using var difference = (first.Model.call(input) - channelsFirst.Model.call(input)).abs().max();
         Assert.True(difference.item<float>() < 1e-2, $"channels-last and channels-first models differ by {difference.item<float>()}");
+    }
+
+    [Fact]
+    public void BFloat16ConvolutionsAreDeterministicAndLearnWhatFloat32Learns()
+    {
+        var images = SyntheticImages.Create(perClass: 32, classes: 2, height: 16, width: 16);
+        var options = new TrainingOptions { Width = 16, Epochs = 2, BatchSize = 16, Augmentation = Augmentation.Flip, Seed = 3 };
+
+        var first = Trainer.Train(images, options, SilentProgress.Instance);
+        var second = Trainer.Train(images, options, SilentProgress.Instance);
+        var float32 = Trainer.Train(images, options with { BFloat16Convolutions = false }, SilentProgress.Instance);
+
+        Assert.Equal(WeightDigest.Of(first.Model), WeightDigest.Of(second.Model));
+        // bfloat16 only where this CPU multiplies it natively; the checkpoint says which.
+        Assert.Equal(ConvolutionBackend.BFloat16ConvolutionsFast ? "bfloat16" : "float32", first.Metadata.ConvolutionPrecision);
+        Assert.Equal("float32", float32.Metadata.ConvolutionPrecision);
+        Assert.False(first.Model.BFloat16Convolutions, "the trained model is handed back convolving in float32");
+        // Products rounded to 8 significant bits, compounded over 8 SGD steps: close, not equal.
+        Assert.InRange(first.History[^1].Loss - float32.History[^1].Loss, -0.05, 0.05);
+        using var input = torch.randn(4, 3, 16, 16);
+        using var noGrad = torch.no_grad();
+        using var difference = (first.Model.call(input).softmax(1) - float32.Model.call(input).softmax(1)).abs().max();
+        Assert.True(difference.item<float>() < 0.1, $"bfloat16 and float32 models' probabilities differ by {difference.item<float>()}");
     }
 }
