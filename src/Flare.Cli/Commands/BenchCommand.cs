@@ -35,7 +35,7 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
         var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
         var channelsFirst = ChannelsFirstOption();
-        var float32 = Float32Option();
+        var float32 = CommonOptions.Float32();
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var imageSize = new ImageSizeOption();
         var seed = CommonOptions.Seed();
@@ -105,9 +105,6 @@ internal static class BenchCommand
         return command;
     }
 
-    private static Option<bool> Float32Option() =>
-        new("--float32") { Description = "Convolve in float32 while training, also where the CPU has bfloat16 dot products, for A/B runs" };
-
     private static Option<bool> ChannelsFirstOption() =>
         new("--channels-first") { Description = "Train channels-first (the layout of docs/results.md's grid, before channels-last became the default), for A/B runs" };
 
@@ -127,7 +124,7 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Flare's training epochs (purify's default otherwise)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
         var peerEpochs = new Option<int>("--peer-epochs") { Description = "The peer's training epochs (the authors' pipeline as issue 12 measured it otherwise)", DefaultValueFactory = _ => PurifyBenchmark.PeerEpochs };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
-        var float32 = Float32Option();
+        var float32 = CommonOptions.Float32();
         var peer = new Option<string>("--peer") { Description = "The PyTorch peer script", DefaultValueFactory = _ => Path.Combine("bench", "pytorch_purify.py") };
         var python = new Option<string>("--python") { Description = "Python with torch and umap-learn (Debian: python3-torch, umap-learn)", DefaultValueFactory = _ => "/usr/bin/python3" };
         var seed = CommonOptions.Seed();
@@ -191,7 +188,7 @@ internal static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation, the purify recipe)", DefaultValueFactory = _ => 1 };
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
         var channelsFirst = ChannelsFirstOption();
-        var float32 = Float32Option();
+        var float32 = CommonOptions.Float32();
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var command = new Command("training", "Time each part of the training step on real images; prints the weights' digest to check determinism")

@@ -13,6 +13,10 @@ internal static class CommonOptions
     public static Option<bool> Json() =>
         new("--json") { Description = "Print one JSON object on standard output instead of text" };
 
+    /// <summary>--float32: train with float32 convolutions even where the CPU multiplies bfloat16 natively.</summary>
+    public static Option<bool> Float32() =>
+        new("--float32") { Description = "Convolve in float32 while training even where the CPU multiplies bfloat16 natively (the default there: faster; the checkpoint records which); for the same model on machines with and without bfloat16" };
+
     public static Option<ulong> Seed(ulong defaultValue = 0) =>
         new("--seed") { Description = "Seed for every random step", DefaultValueFactory = _ => defaultValue };
 

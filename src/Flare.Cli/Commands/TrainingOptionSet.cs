@@ -13,7 +13,7 @@ internal sealed class TrainingOptionSet(TrainingOptions recipe)
     private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => recipe.BatchSize };
     private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => recipe.LearningRate };
     private readonly Option<ulong> seed = CommonOptions.Seed();
-    private readonly Option<bool> float32 = new("--float32") { Description = "Convolve in float32 while training even where the CPU multiplies bfloat16 natively (the default there: faster; the checkpoint records which); for the same model on machines with and without bfloat16" };
+    private readonly Option<bool> float32 = CommonOptions.Float32();
 
     public void AddTo(Command command)
     {

@@ -17,14 +17,13 @@ public static class BatchNormLikelihood
     {
         using var scope = NewDisposeScope();
         var channels = input.shape[1];
-        var mean = runningMean.to(ScalarType.Float32).reshape(1, channels, 1, 1);
-        var variance = runningVar.to(ScalarType.Float32) + eps;
+        var mean = runningMean.to(ScalarType.Float32).reshape(1, channels);
+        var variance = (runningVar.to(ScalarType.Float32) + eps).reshape(1, channels);
         // The farthest activation from the mean is the largest or the smallest one: two reductions of
         // the input instead of a full-size difference and its absolute value (the same float result,
         // as rounding a difference is monotone).
-        var largestDeviation = maximum(input.amax([2, 3]) - mean.flatten(1), mean.flatten(1) - input.amin([2, 3]));
-        var logDensity = -HalfLogTwoPi - 0.5 * variance.log().reshape(1, channels)
-            - 0.5 * largestDeviation.square() / variance.reshape(1, channels);
+        var largestDeviation = maximum(input.amax([2, 3]) - mean, mean - input.amin([2, 3]));
+        var logDensity = -HalfLogTwoPi - 0.5 * variance.log() - 0.5 * largestDeviation.square() / variance;
         return logDensity.MoveToOuterDisposeScope();
     }
 }

@@ -30,8 +30,8 @@ public sealed record ModelMetadata
     public double? TrainAccuracy { get; init; }
     public double? TestAccuracy { get; init; }
 
-    /// <summary>The precision the convolutions multiplied in while training (float32, bfloat16); null in checkpoints written before it was recorded (float32).</summary>
-    public string? ConvolutionPrecision { get; init; }
+    /// <summary>The precision the convolutions multiplied in while training (float32, bfloat16); float32 in checkpoints written before it was recorded.</summary>
+    public string ConvolutionPrecision { get; init; } = "float32";
 
     /// <summary>How a clean model was made from a backdoored one (flare purify --mitigate, flare unlearn); null for plain training.</summary>
     public string? Mitigation { get; init; }
