@@ -63,6 +63,7 @@ public static class LatentExtractor
             var labels = new long[BatchSize];
             var indices = Enumerable.Range(0, images.Count).ToArray();
             using var stage = progress.Begin("extracting features", images.Count);
+            var heap = new HeapGrowthGuard();
             model.eval();
             using var noGrad = torch.no_grad();
             for (var batchStart = 0; batchStart < images.Count; batchStart += BatchSize)
@@ -84,6 +85,7 @@ public static class LatentExtractor
                         Array.Clear(batchMinima);
                     }
                 }
+                heap.AfterBatch();
                 stage.Advance(batchCount);
             }
         }

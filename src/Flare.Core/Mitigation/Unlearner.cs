@@ -51,6 +51,7 @@ public static class Unlearner
         double stoppedLoss = 0;
         var clippedTotal = 0L;
         using var stage = progress.Begin("unlearning", (long)options.Epochs * (flagged.Count + kept.Count));
+        var heap = new HeapGrowthGuard();
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -99,6 +100,7 @@ public static class Unlearner
                 objective.backward();
                 ascent.step();
                 ascentSteps++;
+                heap.AfterBatch();
             }
             if (flaggedSeen < flagged.Count) stage.Advance(flagged.Count - flaggedSeen);
             clippedTotal += clipped;
@@ -121,6 +123,7 @@ public static class Unlearner
                 keptLossSum += value * count;
                 correct += logits.argmax(1).eq(target).sum().item<long>();
                 keptSeen += count;
+                heap.AfterBatch();
                 stage.Advance(count, $"epoch {epoch}/{options.Epochs} relearning, kept loss {keptLossSum / keptSeen:F3} acc {(double)correct / keptSeen:F3}");
             }
             model.eval();

@@ -28,6 +28,21 @@ public static class ProcessMemory
         }
     }
 
+    /// <summary>Resident memory of this process in bytes (Linux: /proc/self/statm); 0 where it cannot be read.</summary>
+    public static long ResidentBytes()
+    {
+        if (!OperatingSystem.IsLinux()) return 0;
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Also compacts the managed heap and decommits what it no longer uses: at the end of a stage.</summary>
     public static void Release()
     {

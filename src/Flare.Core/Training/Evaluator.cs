@@ -33,6 +33,7 @@ public static class Evaluator
         using var stage = (progress ?? SilentProgress.Instance).Begin(stageName, images.Count);
         model.eval();
         using var noGrad = torch.no_grad();
+        var heap = new HeapGrowthGuard();
         for (var start = 0; start < images.Count; start += BatchSize)
         {
             var count = Math.Min(BatchSize, images.Count - start);
@@ -43,6 +44,7 @@ public static class Evaluator
                 var input = BatchTensors.Images(buffer, count, images.Height, images.Width);
                 model.call(input).argmax(1).to_type(ScalarType.Int32).data<int>().CopyTo(predictions.AsSpan(start, count), 0, 0);
             }
+            heap.AfterBatch();
             stage.Advance(count);
         }
         return predictions;

@@ -46,6 +46,7 @@ public static class Trainer
         var labels = new long[batchSize];
         using var stage = progress.Begin("training", (long)options.Epochs * train.Count);
         model.train();
+        var heap = new HeapGrowthGuard();
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var order = SeededRandom.ForStream(options.Seed, (ulong)epoch * 2).Permutation(train.Count);
@@ -79,6 +80,7 @@ public static class Trainer
                     correct += logits.argmax(1).eq(target).sum().item<long>();
                     profile?.Lap(StepPart.Metrics);
                 }
+                heap.AfterBatch();
                 profile?.Lap(StepPart.Release);
                 profile?.EndStep(count);
                 seen += count;
