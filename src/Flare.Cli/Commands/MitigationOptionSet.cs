@@ -13,11 +13,12 @@ namespace Flare.Cli.Commands;
 internal sealed class UnlearningOptionSet(string prefix)
 {
     private readonly Option<int> epochs = new($"{prefix}epochs") { Description = "Unlearning epochs (each: one ascent pass over the flagged samples, one descent pass over the rest)", DefaultValueFactory = _ => UnlearningOptions.Defaults.Epochs };
-    private readonly Option<double> lr = new($"{prefix}lr") { Description = "Unlearning learning rate (SGD, constant)", DefaultValueFactory = _ => UnlearningOptions.Defaults.LearningRate };
+    private readonly Option<double> lr = new($"{prefix}lr") { Description = $"Unlearning learning rate (SGD; with {prefix}schedule cosine, the first epoch's)", DefaultValueFactory = _ => UnlearningOptions.Defaults.LearningRate };
+    private readonly Option<string> schedule = new($"{prefix}schedule") { Description = "Unlearning learning rate over the epochs: constant, or cosine (towards 0)", DefaultValueFactory = _ => UnlearningOptions.Defaults.Schedule.ToName() };
     private readonly Option<double> bound = new($"{prefix}bound") { Description = "Collapse guard: flagged-sample cross-entropy bound", DefaultValueFactory = _ => UnlearningOptions.Defaults.LossBound };
     private readonly Option<string> guard = new($"{prefix}guard") { Description = "At the bound: clip (samples above it give no ascent gradient) or stop (no further ascent)", DefaultValueFactory = _ => UnlearningOptions.Defaults.Guard.ToName() };
 
-    public IEnumerable<Option> Options => [epochs, lr, bound, guard];
+    public IEnumerable<Option> Options => [epochs, lr, schedule, bound, guard];
 
     public UnlearningOptions Read(ParseResult parse, ulong seed, int batchSize = UnlearningOptions.Defaults.BatchSize)
     {
@@ -27,6 +28,7 @@ internal sealed class UnlearningOptionSet(string prefix)
             LearningRate = parse.GetValue(lr),
             LossBound = parse.GetValue(bound),
             Guard = CollapseGuardNames.Parse(parse.GetValue(guard)!),
+            Schedule = UnlearningScheduleNames.Parse(parse.GetValue(schedule)!, $"{prefix}schedule"),
             BatchSize = batchSize,
             Seed = seed,
         };

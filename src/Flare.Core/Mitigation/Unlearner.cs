@@ -15,7 +15,7 @@ namespace Flare.Mitigation;
 /// samples (labels as given) seen by the ascent pass, before each step (null once the stop guard has fired); <see cref="ClippedSamples"/>
 /// counts those above the bound; <see cref="AscentSteps"/> is 0 once the stop guard has fired.
 /// </summary>
-public sealed record UnlearningEpoch(int Epoch, double? FlaggedLoss, int ClippedSamples, int AscentSteps, double KeptLoss, double KeptAccuracy, double Seconds, ModelScore? Score);
+public sealed record UnlearningEpoch(int Epoch, double LearningRate, double? FlaggedLoss, int ClippedSamples, int AscentSteps, double KeptLoss, double KeptAccuracy, double Seconds, ModelScore? Score);
 
 /// <summary>The run's history; the flagged-set loss in evaluation mode before and after; what the guard did.</summary>
 public sealed record UnlearningResult(IReadOnlyList<UnlearningEpoch> History, double FlaggedLossBefore, double FlaggedLossAfter, double KeptAccuracyAfter, string GuardReport);
@@ -55,6 +55,8 @@ public static class Unlearner
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
+            var learningRate = options.LearningRateInEpoch(epoch);
+            foreach (var group in ascent.ParamGroups.Concat(descent.ParamGroups)) group.LearningRate = learningRate;
             // Ascent with BatchNorm in evaluation mode: a batch made only of flagged (triggered)
             // samples has statistics far from the running ones, so in training mode its loss is
             // high before any step (measured: 2.8 against 0.005 in evaluation mode on the Trojan
@@ -129,7 +131,7 @@ public static class Unlearner
             model.eval();
             var seconds = clock.Elapsed.TotalSeconds;
             var score = probe?.Invoke(model);
-            history.Add(new UnlearningEpoch(epoch, flaggedSeen == 0 ? null : flaggedLossSum / flaggedSeen, clipped, ascentSteps,
+            history.Add(new UnlearningEpoch(epoch, learningRate, flaggedSeen == 0 ? null : flaggedLossSum / flaggedSeen, clipped, ascentSteps,
                 keptLossSum / keptSeen, (double)correct / keptSeen, seconds, score));
             ProcessMemory.TrimNativeHeap();
         }

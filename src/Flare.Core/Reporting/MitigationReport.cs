@@ -90,10 +90,10 @@ public static class MitigationReport
         else text.AppendLine("BA and ASR were not measured (give `--test`, and `--attack` for the ASR).").AppendLine();
         if (result.Unlearning is { } history)
         {
-            text.AppendLine("| epoch | flagged loss (ascent) | clipped | ascent steps | kept loss | kept acc. | BA | ASR | time |");
-            text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            text.AppendLine("| epoch | learning rate | flagged loss (ascent) | clipped | ascent steps | kept loss | kept acc. | BA | ASR | time |");
+            text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
             foreach (var e in history.History)
-                text.AppendLine(Invariant($"| {e.Epoch} | {(e.FlaggedLoss is { } loss ? loss.ToString("F3", CultureInfo.InvariantCulture) : "-")} | {e.ClippedSamples} | {e.AscentSteps} | {e.KeptLoss:F3} | {Percent(e.KeptAccuracy)} | {OptionalPercent(e.Score?.BenignAccuracy)} | {OptionalPercent(e.Score?.AttackSuccessRate)} | {Seconds(e.Seconds)} |"));
+                text.AppendLine(Invariant($"| {e.Epoch} | {e.LearningRate:G4} | {(e.FlaggedLoss is { } loss ? loss.ToString("F3", CultureInfo.InvariantCulture) : "-")} | {e.ClippedSamples} | {e.AscentSteps} | {e.KeptLoss:F3} | {Percent(e.KeptAccuracy)} | {OptionalPercent(e.Score?.BenignAccuracy)} | {OptionalPercent(e.Score?.AttackSuccessRate)} | {Seconds(e.Seconds)} |"));
             text.AppendLine();
         }
         return text.ToString();

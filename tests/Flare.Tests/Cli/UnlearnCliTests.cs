@@ -31,7 +31,8 @@ public class UnlearnCliTests
         CliProcess.AssertOneLineError(Unlearn(model, data, removed, temp.Combine("d.ckpt"), "--guard", "soft"), "--guard");
         CliProcess.AssertOneLineError(Unlearn(model, data, removed, temp.Combine("e.ckpt"), "--lr", "0"), "--lr");
         CliProcess.AssertOneLineError(Unlearn(model, data, removed, temp.Combine("f.ckpt"), "--test", otherClasses), "test classes [class0, class1, class2] differ from the model's");
-        foreach (var name in new[] { "a", "b", "c", "d", "e", "f" }) Assert.False(File.Exists(temp.Combine($"{name}.ckpt")), $"{name}.ckpt was written");
+        CliProcess.AssertOneLineError(Unlearn(model, data, removed, temp.Combine("g.ckpt"), "--schedule", "step"), "unknown --schedule 'step'");
+        foreach (var name in new[] { "a", "b", "c", "d", "e", "f", "g" }) Assert.False(File.Exists(temp.Combine($"{name}.ckpt")), $"{name}.ckpt was written");
 
         var empty = temp.Combine("empty.csv");
         File.WriteAllText(empty, "path,label,cluster\n");

@@ -115,6 +115,22 @@ public class UnlearnerTests(BackdooredModelFixture fixture) : IClassFixture<Back
     }
 
     [Fact]
+    public void CosineScheduleLowersTheLearningRateEachEpochFromTheGivenOne()
+    {
+        var (model, _) = Checkpoint.Load(fixture.ModelFile);
+        using (model)
+        {
+            var options = Quick with { Epochs = 4, LearningRate = 0.02, Schedule = UnlearningSchedule.Cosine };
+            var result = Unlearner.Run(model, fixture.Metadata.Normalization, fixture.FlaggedSet, fixture.KeptSet, options, SilentProgress.Instance);
+
+            // 0.02 x (1 + cos(pi (epoch - 1) / 4)) / 2
+            Assert.Equal([0.02, 0.017071, 0.01, 0.002929], result.History.Select(e => Math.Round(e.LearningRate, 6)));
+            Assert.Contains("lr 0.02 (cosine)", options.Describe());
+            Assert.All(Enumerable.Range(1, Quick.Epochs), epoch => Assert.Equal(Quick.LearningRate, Quick.LearningRateInEpoch(epoch)));
+        }
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameModel()
     {
         var options = Quick with { Epochs = 1 };
