@@ -1,4 +1,5 @@
 using Flare.Data;
+using Flare.Native;
 using Flare.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -91,7 +92,9 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
                 var perturbed = clean.clone();
                 for (var step = 0; step < Defaults.Steps; step++)
                 {
-                    // Each step's tensors go when it ends; only the next iterate is kept.
+                    // Each step's tensors go when it ends; only the next iterate is kept. No collection may
+                    // free a temporary Scalar while libtorch reads it (see CollectionPause).
+                    using var pause = CollectionPause.Begin();
                     using var stepScope = NewDisposeScope();
                     var x = perturbed.detach().requires_grad_(true);
                     var loss = nn.functional.cross_entropy(surrogate.Logits(x), labels);
@@ -99,10 +102,13 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
                     var moved = x.detach() + Defaults.Step * gradient.sign();
                     perturbed = (clean + (moved - clean).clamp(-epsilon, epsilon)).clamp(0, 1).MoveToOuterDisposeScope();
                 }
-                var bytes = (perturbed * 255).round().clamp(0, 255).to_type(ScalarType.Byte);
-                BatchTensors.CopyOut(bytes, adversarial.AsSpan(start * images.ImageBytes, count * images.ImageBytes));
+                using (CollectionPause.Begin())
                 using (torch.no_grad())
+                {
+                    var bytes = (perturbed * 255).round().clamp(0, 255).to_type(ScalarType.Byte);
+                    BatchTensors.CopyOut(bytes, adversarial.AsSpan(start * images.ImageBytes, count * images.ImageBytes));
                     misclassified += surrogate.Logits(bytes.to_type(ScalarType.Float32) / 255).argmax(1).ne(labels).sum().item<long>();
+                }
                 stage.Advance(count);
             }
         }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Flare.Data;
 using Flare.Progress;
 
@@ -70,13 +69,7 @@ public sealed class ArtifactFolder
 
     /// <summary>The trigger's parameters as recorded, for the loaded attack to report unchanged.</summary>
     public IReadOnlyDictionary<string, object> Parameters =>
-        record.Parameters.ToDictionary(pair => pair.Key, pair => (object)(pair.Value?.DeepClone() ?? JsonValue.Create((string?)null)!));
-
-    /// <summary>A recorded parameter as a number.</summary>
-    public double Number(string name) =>
-        record.Parameters[name] is JsonValue value && value.TryGetValue<double>(out var number)
-            ? number
-            : throw new FlareException($"{recordFile}: parameter '{name}' is missing or not a number");
+        record.Parameters.ToDictionary(pair => pair.Key, pair => (object)pair.Value!.DeepClone());
 
     /// <summary>The path of an artifact, after checking that attack.json lists it and that its bytes are the recorded ones.</summary>
     public string PathOf(string fileName)

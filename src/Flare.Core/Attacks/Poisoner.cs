@@ -31,7 +31,7 @@ public sealed record PoisonOptions
         var spec = AttackRegistry.Get(Attack);
         var kind = LabelMode.ParseKind(Mode);
         if (!spec.Supports(kind))
-            throw new FlareException($"--mode {Mode}: {spec.Name} supports only {string.Join(", ", spec.Learned!.Modes.Select(m => new LabelMode(m, 2).Name))}{(spec.Learned.CleanLabel ? " (a clean-label attack: it poisons target-class images and keeps their labels)" : "")}");
+            throw new FlareException($"--mode {Mode}: {spec.Name} supports only {string.Join(", ", spec.Learned!.Modes.Select(LabelMode.NameOf))}{(spec.Learned.CleanLabel ? " (a clean-label attack: it poisons target-class images and keeps their labels)" : "")}");
         if (Surrogate is not null)
         {
             if (spec.Learned is null) throw new FlareException($"--surrogate-epochs: {spec.Name} is a pattern attack and trains no surrogate");

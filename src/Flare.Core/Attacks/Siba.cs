@@ -1,5 +1,6 @@
 using Flare.IO;
 using Flare.Manifold;
+using Flare.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,7 +30,7 @@ public sealed class Siba : PixelAttack, ILearnedAttack
         /// <summary>k, the pixels the perturbation may change.</summary>
         public const int Pixels = 100;
 
-        /// <summary>The authors run 200 epochs; the step of 0.8 epsilon per batch saturates the perturbation within an epoch, so 20 (four mask selections) keep the cost near 20 passes over the data.</summary>
+        /// <summary>The authors run 200 epochs; with a step of 0.8 epsilon per batch a pixel reaches the bound after two batches, so 20 epochs (four mask selections) keep the cost near 20 passes over the data.</summary>
         public const int Epochs = 20;
 
         public const int MaskPeriod = 5;
@@ -118,9 +119,11 @@ public sealed class Siba : PixelAttack, ILearnedAttack
             for (var start = 0; start < chosen.Length; start += batchSize)
             {
                 var count = Math.Min(batchSize, chosen.Length - start);
-                var batch = order.AsSpan(start, count).ToArray().Select(o => chosen[o]).ToArray();
+                var batch = order.Skip(start).Take(count).Select(o => chosen[o]).ToArray();
                 for (var b = 0; b < count; b++) labels[b] = ObjectiveLabel(mode, images.Labels[batch[b]]);
                 float[] gradient;
+                // No collection may free a temporary Scalar while libtorch reads it (see CollectionPause).
+                using (CollectionPause.Begin())
                 using (var scope = NewDisposeScope())
                 {
                     var pixels = Surrogate.Pixels(images, batch);

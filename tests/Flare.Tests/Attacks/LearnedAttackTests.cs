@@ -22,7 +22,7 @@ public class LearnedAttackTests
     public static TheoryData<string, string> LearnedAttacks()
     {
         var data = new TheoryData<string, string>();
-        foreach (var spec in AttackRegistry.All.Where(a => a.Learned is not null)) data.Add(spec.Name, new LabelMode(spec.Learned!.Modes[^1], 2).Name);
+        foreach (var spec in AttackRegistry.All.Where(a => a.Learned is not null)) data.Add(spec.Name, LabelMode.NameOf(spec.Learned!.Modes[^1]));
         return data;
     }
 
