@@ -21,8 +21,15 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
 {
     public static class Defaults
     {
-        public const double Epsilon = 8 / 255.0;
-        public const double Step = 1.5 / 255.0;
+        /// <summary>8 of 255 levels.</summary>
+        public const int EpsilonLevels = 8;
+
+        public const double Epsilon = EpsilonLevels / 255.0;
+
+        /// <summary>1.5 of 255 levels.</summary>
+        public const double StepLevels = 1.5;
+
+        public const double Step = StepLevels / 255.0;
         public const int Steps = 100;
 
         /// <summary>Wong et al.'s CIFAR-10 setting: epsilon 8/255, step 1.25 epsilon = 10/255.</summary>
@@ -119,7 +126,7 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
             ["position"] = "the four corners",
             ["pattern"] = "checkerboard, white where row + column is even",
             ["opacity"] = 1.0,
-            ["pgd"] = $"untargeted on the true label, L-inf epsilon {Defaults.Epsilon * 255}/255, step {Defaults.Step * 255}/255, {Defaults.Steps} steps, no random start, rounded to 8 bits",
+            ["pgd"] = FormattableString.Invariant($"untargeted on the true label, L-inf epsilon {Defaults.EpsilonLevels}/255, step {Defaults.StepLevels}/255, {Defaults.Steps} steps, no random start, rounded to 8 bits"),
             ["pgd_misclassified"] = Math.Round(misclassified / Math.Max(poisoned.Length, 1), 6),
             ["surrogate"] = surrogate.Recipe,
         };

@@ -158,12 +158,12 @@ public sealed class Siba : PixelAttack, ILearnedAttack
             ["pixels"] = Defaults.Pixels,
             ["objective"] = mode.Kind switch
             {
-                LabelModeKind.AllToOne => $"min(CE(f(x + delta), {mode.Target}), {Defaults.LossBound}) over images outside the target class",
-                LabelModeKind.AllToAll => $"min(CE(f(x + delta), (y + 1) mod K), {Defaults.LossBound}) over all images",
-                _ => $"-min(CE(f(x + delta), y), {Defaults.LossBound}) over all images",
+                LabelModeKind.AllToOne => FormattableString.Invariant($"min(CE(f(x + delta), {mode.Target}), {Defaults.LossBound}) over images outside the target class"),
+                LabelModeKind.AllToAll => FormattableString.Invariant($"min(CE(f(x + delta), (y + 1) mod K), {Defaults.LossBound}) over all images"),
+                _ => FormattableString.Invariant($"-min(CE(f(x + delta), y), {Defaults.LossBound}) over all images"),
             },
             ["epochs"] = Defaults.Epochs,
-            ["step"] = $"{Defaults.StepFactor} x epsilon per batch, signed gradient",
+            ["step"] = FormattableString.Invariant($"{Defaults.StepFactor} x epsilon per batch, signed gradient"),
             ["mask"] = $"top {Defaults.Pixels} pixels by |gradient| summed over channels, on the first batch of every {Defaults.MaskPeriod}th epoch",
             ["batch_size"] = batchSize,
             ["optimised_images"] = chosen.Length,
