@@ -27,6 +27,10 @@ internal static class PoisonCommand
         {
             Description = $"Cover rate, for attacks with cover samples (default: wanet {WaNet.DefaultCoverRate}, adaptive-patch {AdaptivePatch.CoverToPoisonRatio} x rate)",
         };
+        var surrogateEpochs = new Option<int?>("--surrogate-epochs")
+        {
+            Description = $"Learned attacks (siba, lc): epochs of the surrogate model trained on the clean data (default {SurrogateOptions.Defaults.Epochs})",
+        };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
         var imageSize = new ImageSizeOption();
@@ -36,7 +40,7 @@ internal static class PoisonCommand
         var json = CommonOptions.Json();
         var command = new Command("poison", "Write a poisoned copy of an image folder with ground truth (manifest.csv, attack.json)")
         {
-            data, attack, mode, target, rate, coverRate, seed, limit, imageSize.Option, test, testLimit, output, json,
+            data, attack, mode, target, rate, coverRate, surrogateEpochs, seed, limit, imageSize.Option, test, testLimit, output, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -48,6 +52,7 @@ internal static class PoisonCommand
                 Rate = parse.GetValue(rate),
                 CoverRate = parse.GetValue(coverRate),
                 Seed = parse.GetValue(seed),
+                Surrogate = parse.GetValue(surrogateEpochs) is { } epochs ? new SurrogateOptions { Epochs = epochs } : null,
             };
             options.Validate();
             if (parse.GetValue(testLimit) is <= 0) throw new FlareException($"--test-limit must be positive, got {parse.GetValue(testLimit)}");
@@ -79,6 +84,7 @@ internal static class PoisonCommand
                 record.PoisonedSamples,
                 record.CoverSamples,
                 record.TestPoisonedSamples,
+                Artifacts = record.Artifacts?.Keys,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
             if (parse.GetValue(json)) CommandOutput.WriteJson(summary);
@@ -88,6 +94,7 @@ internal static class PoisonCommand
                 Console.WriteLine($"attack          {record.Attack}, {poisoned.Mode.Describe(record.ClassNames)}, seed {record.Seed}");
                 Console.WriteLine($"poisoned        {record.PoisonedSamples} of {record.TrainSamples} images (rate {record.Rate})");
                 if (record.CoverSamples > 0) Console.WriteLine($"cover           {record.CoverSamples} images keep their labels (cover rate {record.CoverRate})");
+                if (record.Artifacts is { Count: > 0 } artifacts) Console.WriteLine($"artifacts       {string.Join(", ", artifacts.Keys)} (flare eval --attack loads the trigger from them)");
                 if (record.TestPoisonedSamples is { } n) Console.WriteLine($"test-poisoned   {n} triggered test images");
                 Console.WriteLine($"time            {clock.Elapsed:hh\\:mm\\:ss}");
             }

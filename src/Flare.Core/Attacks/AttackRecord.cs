@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Flare.IO;
 
 namespace Flare.Attacks;
@@ -46,11 +47,20 @@ public sealed record AttackRecord
     /// <summary>The trigger pictures beside attack.json: file name -> what it shows.</summary>
     public required Dictionary<string, string> TriggerFiles { get; init; }
 
+    /// <summary>A learned attack's trained artifacts beside attack.json (file name -> what it holds and its SHA-256); absent for pattern attacks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, ArtifactRecord>? Artifacts { get; init; }
+
     public LabelMode CreateMode() => new(LabelMode.ParseKind(Mode), ClassNames.Length, Target ?? 0);
 
-    /// <summary>Rebuilds the attack from its name, image size and seed, and checks it is the trigger recorded here.</summary>
+    /// <summary>
+    /// Rebuilds the attack: a pattern attack from its name, image size and seed, checked against the
+    /// parameters recorded here; a learned attack from the artifacts beside <paramref name="file"/>,
+    /// checked against their recorded SHA-256.
+    /// </summary>
     public IBackdoorAttack CreateAttack(string file)
     {
+        if (AttackRegistry.Get(Attack).Learned is { } learned) return learned.Load(new ArtifactFolder(this, file));
         var attack = AttackRegistry.Create(Attack, new AttackSetup(ImageHeight, ImageWidth, Seed));
         if (ParametersOf(attack).ToJsonString() != Parameters.ToJsonString())
             throw new FlareException($"{file}: the {Attack} trigger this Flare builds for seed {Seed} differs from the recorded one (written by another version?)");

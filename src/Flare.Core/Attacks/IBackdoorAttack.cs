@@ -55,6 +55,12 @@ internal static class AttackStreams
     public const ulong Selection = 0xA77AC0001UL;
     public const ulong UntargetedLabels = 0xA77AC0002UL;
     public const ulong FileNames = 0xA77AC0003UL;
+
+    /// <summary>The seed of a learned attack's surrogate training.</summary>
+    public const ulong Surrogate = 0xA77AC0004UL;
+
+    /// <summary>The order a learned attack's optimisation visits the training images in.</summary>
+    public const ulong Optimisation = 0xA77AC0005UL;
     public const ulong Trigger = 0xA77AC1000UL;
 
     /// <summary>Each training sample's own stream (cover noise, per-sample trigger choices), keyed by its index in the source set.</summary>

@@ -38,7 +38,9 @@ public sealed record LabelMode
     /// <summary>The target class of an all-to-one attack; null for the other modes.</summary>
     public int? Target { get; }
 
-    public string Name => Kind switch
+    public string Name => NameOf(Kind);
+
+    public static string NameOf(LabelModeKind kind) => kind switch
     {
         LabelModeKind.AllToOne => "a2o",
         LabelModeKind.AllToAll => "a2a",

@@ -22,11 +22,21 @@ public sealed record PoisonOptions
 
     public ulong Seed { get; init; }
 
+    /// <summary>The surrogate recipe of a learned attack; null = the defaults (<see cref="SurrogateOptions.Defaults"/>). Pattern attacks refuse it.</summary>
+    public SurrogateOptions? Surrogate { get; init; }
+
     /// <summary>Checks everything that does not need the data: one line per problem, naming the option.</summary>
     public void Validate()
     {
         var spec = AttackRegistry.Get(Attack);
         var kind = LabelMode.ParseKind(Mode);
+        if (!spec.Supports(kind))
+            throw new FlareException($"--mode {Mode}: {spec.Name} supports only {string.Join(", ", spec.Learned!.Modes.Select(LabelMode.NameOf))}{(spec.Learned.CleanLabel ? " (a clean-label attack: it poisons target-class images and keeps their labels)" : "")}");
+        if (Surrogate is not null)
+        {
+            if (spec.Learned is null) throw new FlareException($"--surrogate-epochs: {spec.Name} is a pattern attack and trains no surrogate");
+            Surrogate.Validate();
+        }
         if (Target is not null && kind != LabelModeKind.AllToOne)
             throw new FlareException($"--target is only used with --mode a2o (the {Mode} mode chooses labels itself)");
         if (!(Rate > 0 && Rate < 1)) throw new FlareException($"--rate must be in (0, 1), got {Rate}");
@@ -110,16 +120,20 @@ public sealed class PoisonedSet
 /// </summary>
 public static class Poisoner
 {
-    public static PoisonPlan Plan(IReadOnlyList<int> labels, LabelMode mode, double rate, double coverRate, ulong seed)
+    /// <param name="cleanLabel">Poison only samples of the all-to-one target class and keep every label (a clean-label attack).</param>
+    public static PoisonPlan Plan(IReadOnlyList<int> labels, LabelMode mode, double rate, double coverRate, ulong seed, bool cleanLabel = false)
     {
         var count = labels.Count;
         var poisonCount = (int)Math.Round(rate * count, MidpointRounding.AwayFromZero);
         var coverCount = (int)Math.Round(coverRate * count, MidpointRounding.AwayFromZero);
         if (poisonCount == 0)
             throw new FlareException($"--rate {rate} poisons no image of {count} (round(rate x N) = 0)");
-        var candidates = Enumerable.Range(0, count).Where(i => mode.Changes(labels[i])).ToArray();
+        if (cleanLabel && mode.Target is null) throw new ArgumentException("a clean-label attack needs an all-to-one target", nameof(mode));
+        var candidates = Enumerable.Range(0, count).Where(i => cleanLabel ? labels[i] == mode.Target : mode.Changes(labels[i])).ToArray();
         if (candidates.Length < poisonCount)
-            throw new FlareException($"--rate {rate} needs {poisonCount} poisoned images but only {candidates.Length} lie outside the target class");
+            throw new FlareException(cleanLabel
+                ? $"--rate {rate} needs {poisonCount} poisoned images but the target class holds only {candidates.Length} (a clean-label attack poisons target-class images only)"
+                : $"--rate {rate} needs {poisonCount} poisoned images but only {candidates.Length} lie outside the target class");
 
         var selection = SeededRandom.ForStream(seed, AttackStreams.Selection);
         selection.Shuffle(candidates.AsSpan());
@@ -133,7 +147,8 @@ public static class Poisoner
 
         var assigned = labels.ToArray();
         var labelRandom = SeededRandom.ForStream(seed, AttackStreams.UntargetedLabels);
-        foreach (var i in poisoned) assigned[i] = mode.PoisonLabel(labels[i], labelRandom);
+        if (!cleanLabel)
+            foreach (var i in poisoned) assigned[i] = mode.PoisonLabel(labels[i], labelRandom);
 
         var order = SeededRandom.ForStream(seed, AttackStreams.FileNames).Permutation(count);
         var fileNumbers = new int[count];
@@ -149,15 +164,17 @@ public static class Poisoner
         var target = kind == LabelModeKind.AllToOne ? LabelMode.ResolveTarget(options.Target ?? "0", clean.ClassNames) : 0;
         var mode = new LabelMode(kind, clean.ClassNames.Count, target);
         var spec = AttackRegistry.Get(options.Attack);
-        var attack = spec.Factory(new AttackSetup(clean.Height, clean.Width, options.Seed));
         var coverRate = options.EffectiveCoverRate(spec);
-        var plan = Plan(clean.Labels, mode, options.Rate, coverRate, options.Seed);
+        var plan = Plan(clean.Labels, mode, options.Rate, coverRate, options.Seed, spec.Learned?.CleanLabel ?? false);
         // What poison writes, the other commands must read: they refuse a class folder without images.
         var remaining = new int[clean.ClassNames.Count];
         foreach (var label in plan.Labels) remaining[label]++;
         var emptied = Array.IndexOf(remaining, 0);
         if (emptied >= 0)
             throw new FlareException($"--rate {options.Rate} relabels every image of class '{clean.ClassNames[emptied]}', leaving it empty; lower --rate or use more images");
+        var attack = spec.Learned is { } learned
+            ? learned.Build(new AttackContext(clean, mode, options.Seed, plan.Poisoned, options.Surrogate ?? new SurrogateOptions(), progress ?? SilentProgress.Instance))
+            : spec.Factory!(new AttackSetup(clean.Height, clean.Width, options.Seed));
 
         var pixels = (byte[])clean.Pixels.Clone();
         var images = new ImageSet(clean.Height, clean.Width, pixels, plan.Labels, clean.ClassNames, clean.SourcePaths, clean.Root);
@@ -207,6 +224,17 @@ public static class Poisoner
             OutputFiles.WriteAllBytes(output.File(picture.FileName), ImageCodec.EncodePng(picture.Pixels, attack.Height, attack.Width));
             triggerFiles[picture.FileName] = picture.Description;
         }
+        Dictionary<string, ArtifactRecord>? artifacts = null;
+        if (attack is ILearnedAttack learned)
+        {
+            artifacts = [];
+            foreach (var artifact in learned.Artifacts)
+            {
+                var path = output.File(artifact.FileName);
+                artifact.Save(path);
+                artifacts[artifact.FileName] = new ArtifactRecord(artifact.Description, ArtifactRecord.HashOf(path));
+            }
+        }
         if (triggered is not null)
         {
             var digits = Math.Max(5, (triggered.Images.Count - 1).ToString().Length);
@@ -240,9 +268,11 @@ public static class Poisoner
             TrainSamples = images.Count,
             PoisonedSamples = poisoned.Plan.Poisoned.Length,
             CoverSamples = poisoned.Plan.Cover.Length,
-            PoisonedChoice = mode.Kind == LabelModeKind.AllToOne
-                ? "round(rate x N) samples drawn among those outside the target class; cover samples among the rest"
-                : "round(rate x N) samples drawn among all; cover samples among the rest",
+            PoisonedChoice = AttackRegistry.Get(attack.Name).Learned?.CleanLabel == true
+                ? "round(rate x N) samples drawn among those of the target class; labels unchanged (clean-label)"
+                : mode.Kind == LabelModeKind.AllToOne
+                    ? "round(rate x N) samples drawn among those outside the target class; cover samples among the rest"
+                    : "round(rate x N) samples drawn among all; cover samples among the rest",
             Source = images.Root is null ? null : Path.GetFullPath(images.Root),
             SourceLimit = sourceLimit,
             TestSource = test?.Root is null ? null : Path.GetFullPath(test.Root),
@@ -250,6 +280,7 @@ public static class Poisoner
             TestPoisonedSamples = triggered?.Images.Count,
             Parameters = AttackRecord.ParametersOf(attack),
             TriggerFiles = triggerFiles,
+            Artifacts = artifacts,
         };
         record.Write(output.File(AttackRecord.FileName));
         output.Commit();

@@ -12,11 +12,22 @@ public sealed record EpochSummary(int Epoch, double Loss, double Accuracy, doubl
 
 public sealed record TrainingResult(ImageClassifier Model, ModelMetadata Metadata, IReadOnlyList<EpochSummary> History);
 
+/// <summary>
+/// Changes each training batch before the weight step, as adversarial training does. Batches are
+/// normalised (see <see cref="Normalization"/>); the model is in training mode.
+/// </summary>
+public interface IBatchPerturbation
+{
+    Tensor Perturb(ImageClassifier model, Tensor input, Tensor target, Normalization normalization);
+}
+
 /// <summary>Trains a classifier on an image set with the configured recipe; deterministic for a seed.</summary>
 public static class Trainer
 {
     /// <param name="profile">When given, receives the wall time of each part of every step.</param>
-    public static TrainingResult Train(ImageSet train, TrainingOptions options, IProgressSink progress, string? trainingDataLabel = null, TrainingProfile? profile = null)
+    /// <param name="perturbation">When given, replaces every batch before its step (adversarial training).</param>
+    public static TrainingResult Train(ImageSet train, TrainingOptions options, IProgressSink progress, string? trainingDataLabel = null, TrainingProfile? profile = null,
+        IBatchPerturbation? perturbation = null)
     {
         options.Validate();
         if (train.ClassNames.Count < 2) throw new FlareException("training needs at least 2 classes");
@@ -66,6 +77,7 @@ public static class Trainer
                     profile?.Lap(StepPart.Release);
                     var input = BatchTensors.Images(buffer, count, train.Height, train.Width, layout);
                     var target = BatchTensors.Labels(labels, count);
+                    if (perturbation is not null) input = perturbation.Perturb(model, input, target, normalization);
                     profile?.Lap(StepPart.Copy);
                     var logits = model.call(input);
                     var loss = nn.functional.cross_entropy(logits, target);

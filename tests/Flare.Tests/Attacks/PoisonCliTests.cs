@@ -88,3 +88,47 @@ public class AttackSuccessCliTests
         CliProcess.AssertOneLineError(CliProcess.Run("eval", "--model", checkpoint, "--data", test, "--attack", temp.Combine("train")), "no attack.json");
     }
 }
+
+[Collection(TorchCollection.Name)]
+public class LearnedAttackCliTests
+{
+    [Fact]
+    public void PoisonSibaThenEvalAppliesTheSavedTriggerAndBadLearnedOptionsGiveOneLine()
+    {
+        using var temp = new TempFolder();
+        var train = SyntheticImages.WriteFolder(SyntheticImages.Create(perClass: 20, classes: 3, height: 32, width: 32), temp.Combine("train"));
+        var test = SyntheticImages.WriteFolder(SyntheticImages.Create(perClass: 5, classes: 3, height: 32, width: 32, seed: 5), temp.Combine("test"));
+        var attackFolder = temp.Combine("siba");
+        var checkpoint = temp.Combine("m.ckpt");
+
+        var poison = CliProcess.Run("poison", "--data", train, "--attack", "siba", "--mode", "a2o", "--rate", "0.1", "--surrogate-epochs", "1",
+            "--test", test, "--out", attackFolder, "--json");
+        Assert.True(poison.ExitCode == 0, poison.Error);
+        using (var summary = JsonDocument.Parse(poison.Output))
+        {
+            Assert.Equal(6, summary.RootElement.GetProperty("poisoned_samples").GetInt32());
+            Assert.Equal(10, summary.RootElement.GetProperty("test_poisoned_samples").GetInt32());
+            Assert.Equal(Siba.PerturbationFile, summary.RootElement.GetProperty("artifacts")[0].GetString());
+        }
+        Assert.Contains("siba: training the surrogate", poison.Error);
+        var trained = CliProcess.Run("train", "--data", Path.Combine(attackFolder, "train"), "--width", "4", "--epochs", "1", "--augment", "flip", "--out", checkpoint);
+        Assert.True(trained.ExitCode == 0, trained.Error);
+
+        var eval = CliProcess.Run("eval", "--model", checkpoint, "--data", test, "--attack", attackFolder, "--json");
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        using (var result = JsonDocument.Parse(eval.Output))
+        {
+            Assert.Equal(10, result.RootElement.GetProperty("triggered_samples").GetInt32());
+            Assert.Equal("siba", result.RootElement.GetProperty("attack").GetProperty("name").GetString());
+            Assert.InRange(result.RootElement.GetProperty("attack_success_rate").GetDouble(), 0, 1);
+        }
+
+        File.Delete(Path.Combine(attackFolder, Siba.PerturbationFile));
+        CliProcess.AssertOneLineError(CliProcess.Run("eval", "--model", checkpoint, "--data", test, "--attack", attackFolder), "artifact missing");
+        var output = temp.Combine("out");
+        CliProcess.AssertOneLineError(CliProcess.Run("poison", "--data", train, "--attack", "lc", "--mode", "ut", "--out", output), "--mode ut: lc supports only a2o");
+        CliProcess.AssertOneLineError(CliProcess.Run("poison", "--data", train, "--attack", "badnets", "--mode", "a2o", "--surrogate-epochs", "2", "--out", output),
+            "--surrogate-epochs: badnets is a pattern attack");
+        Assert.False(Directory.Exists(output));
+    }
+}
