@@ -126,7 +126,8 @@ public class UnlearnerTests(BackdooredModelFixture fixture) : IClassFixture<Back
             // 0.02 x (1 + cos(pi (epoch - 1) / 4)) / 2
             Assert.Equal([0.02, 0.017071, 0.01, 0.002929], result.History.Select(e => Math.Round(e.LearningRate, 6)));
             Assert.Contains("lr 0.02 (cosine)", options.Describe());
-            Assert.All(Enumerable.Range(1, Quick.Epochs), epoch => Assert.Equal(Quick.LearningRate, Quick.LearningRateInEpoch(epoch)));
+            var constant = Quick with { Schedule = UnlearningSchedule.Constant };
+            Assert.All(Enumerable.Range(1, constant.Epochs), epoch => Assert.Equal(constant.LearningRate, constant.LearningRateInEpoch(epoch)));
         }
     }
 
