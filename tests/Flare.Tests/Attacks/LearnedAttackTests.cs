@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Flare.Attacks;
 using Flare.Data;
 using Flare.IO;
@@ -61,11 +60,11 @@ public class LearnedAttackTests
     {
         using var temp = new TempFolder();
         var clean = Clean();
-        var first = Write(clean, Options(attack, mode, seed: 5), temp.Combine("first"));
-        var second = Write(clean, Options(attack, mode, seed: 5), temp.Combine("second"));
-        var other = Write(clean, Options(attack, mode, seed: 6), temp.Combine("other"));
-        Assert.Equal(HashTree(first), HashTree(second));
-        Assert.NotEqual(HashTree(first), HashTree(other));
+        var first = PoisonedFolders.Write(clean, Options(attack, mode, seed: 5), temp.Combine("first"));
+        var second = PoisonedFolders.Write(clean, Options(attack, mode, seed: 5), temp.Combine("second"));
+        var other = PoisonedFolders.Write(clean, Options(attack, mode, seed: 6), temp.Combine("other"));
+        Assert.Equal(PoisonedFolders.HashTree(first), PoisonedFolders.HashTree(second));
+        Assert.NotEqual(PoisonedFolders.HashTree(first), PoisonedFolders.HashTree(other));
     }
 
     [Fact]
@@ -85,7 +84,7 @@ public class LearnedAttackTests
     {
         using var temp = new TempFolder();
         var clean = Clean();
-        var outPath = Write(clean, Options("siba", "a2o", seed: 1), temp.Combine("out"));
+        var outPath = PoisonedFolders.Write(clean, Options("siba", "a2o", seed: 1), temp.Combine("out"));
         var artifact = Path.Combine(outPath, Siba.PerturbationFile);
         var bytes = File.ReadAllBytes(artifact);
         bytes[^1] ^= 0x40;
@@ -179,7 +178,7 @@ public class LearnedAttackTests
     {
         using var temp = new TempFolder();
         var clean = Clean();
-        var outPath = Write(clean, Options("lc", "a2o", seed: 8), temp.Combine("out"));
+        var outPath = PoisonedFolders.Write(clean, Options("lc", "a2o", seed: 8), temp.Combine("out"));
         var loaded = AttackRecord.LoadTrigger(outPath, clean.ClassNames).Attack;
         Assert.Throws<InvalidOperationException>(() => loaded.PoisonTrainingImage(clean.Image(0).ToArray(), 0, new SeededRandom(0)));
     }
@@ -192,17 +191,4 @@ public class LearnedAttackTests
     /// <summary>The pixels (y x W + x) at which any channel differs.</summary>
     private static HashSet<int> PixelsChanged(byte[] before, byte[] after) =>
         Enumerable.Range(0, before.Length).Where(v => before[v] != after[v]).Select(v => v % Plane).ToHashSet();
-
-    private static string Write(ImageSet clean, PoisonOptions options, string outPath)
-    {
-        var set = Poisoner.Poison(clean, options);
-        using var output = OutputFolder.Create(outPath);
-        Poisoner.Write(output, set, null, SilentProgress.Instance);
-        return outPath;
-    }
-
-    private static SortedDictionary<string, string> HashTree(string root) =>
-        new(Directory.GetFiles(root, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))),
-            StringComparer.Ordinal);
 }

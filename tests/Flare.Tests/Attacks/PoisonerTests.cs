@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Flare.Attacks;
 using Flare.Data;
 using Flare.IO;
@@ -80,12 +79,12 @@ public class PoisonerTests
         var clean = ImageFolderReader.Read(source);
         var options = new PoisonOptions { Attack = "wanet", Mode = "ut", Rate = 0.2, Seed = 11 };
 
-        var first = Write(clean, options, temp.Combine("first"));
-        var second = Write(clean, options, temp.Combine("second"));
-        var other = Write(clean, options with { Seed = 12 }, temp.Combine("other"));
+        var first = PoisonedFolders.Write(clean, options, temp.Combine("first"));
+        var second = PoisonedFolders.Write(clean, options, temp.Combine("second"));
+        var other = PoisonedFolders.Write(clean, options with { Seed = 12 }, temp.Combine("other"));
 
-        Assert.Equal(HashTree(first), HashTree(second));
-        Assert.NotEqual(HashTree(first), HashTree(other));
+        Assert.Equal(PoisonedFolders.HashTree(first), PoisonedFolders.HashTree(second));
+        Assert.NotEqual(PoisonedFolders.HashTree(first), PoisonedFolders.HashTree(other));
     }
 
     [Fact]
@@ -158,10 +157,10 @@ public class PoisonerTests
     {
         using var temp = new TempFolder();
         var source = SyntheticImages.WriteFolder(SyntheticImages.Create(perClass: 10, classes: 3, height: 16, width: 16), temp.Combine("clean"));
-        var before = HashTree(source);
+        var before = PoisonedFolders.HashTree(source);
         var clean = ImageFolderReader.Read(source);
-        Write(clean, new PoisonOptions { Attack = "trojan", Mode = "a2o", Rate = 0.3 }, temp.Combine("out"));
-        Assert.Equal(before, HashTree(source));
+        PoisonedFolders.Write(clean, new PoisonOptions { Attack = "trojan", Mode = "a2o", Rate = 0.3 }, temp.Combine("out"));
+        Assert.Equal(before, PoisonedFolders.HashTree(source));
     }
 
     [Fact]
@@ -197,19 +196,6 @@ public class PoisonerTests
         (valid with { Attack = "Ada-Patch", CoverRate = 0 }).Validate();
     }
 
-    private static string Write(ImageSet clean, PoisonOptions options, string outPath)
-    {
-        var set = Poisoner.Poison(clean, options);
-        using var output = OutputFolder.Create(outPath);
-        Poisoner.Write(output, set, null, SilentProgress.Instance);
-        return outPath;
-    }
-
-    /// <summary>SHA-256 of every file under a folder, by relative path.</summary>
-    private static SortedDictionary<string, string> HashTree(string root) =>
-        new(Directory.GetFiles(root, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(root, f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))),
-            StringComparer.Ordinal);
 
     /// <summary>Cancels when the named stage starts, as a user's Ctrl+C or a full disk would midway.</summary>
     private sealed class FailingProgress(string failingStage) : IProgressSink
