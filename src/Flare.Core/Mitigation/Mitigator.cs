@@ -166,9 +166,11 @@ public static class Mitigator
                 Note = "nothing is flagged, so there is nothing to unlearn: the clean model is the detection model, unchanged",
             };
         }
-        var unlearning = Unlearner.Run(detectionModel, metadata.Normalization, images.Select(flaggedIndices), kept, options.Unlearning, progress, probe);
+        var flaggedSet = images.Select(flaggedIndices);
+        var unlearning = Unlearner.Run(detectionModel, metadata.Normalization, flaggedSet, kept, options.Unlearning, progress, probe);
         return result with
         {
+            Note = SpreadLabelsNote(flaggedSet),
             Model = detectionModel,
             Metadata = metadata with
             {
@@ -180,5 +182,19 @@ public static class Mitigator
             Unlearning = unlearning,
             Seconds = clock.Elapsed.TotalSeconds,
         };
+    }
+
+    /// <summary>
+    /// A note when no label holds <see cref="UnlearningOptions.Defaults.SharedLabelShare"/> of the
+    /// flagged samples: the poison is not all-to-one, and if it is untargeted (R) may strengthen it.
+    /// </summary>
+    public static string? SpreadLabelsNote(ImageSet flagged)
+    {
+        var perLabel = flagged.CountPerClass();
+        var most = Array.IndexOf(perLabel, perLabel.Max());
+        var share = (double)perLabel[most] / flagged.Count;
+        if (share >= UnlearningOptions.Defaults.SharedLabelShare) return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"the {flagged.Count} flagged samples carry {perLabel.Count(n => n > 0)} different labels (the most common, '{flagged.ClassNames[most]}', {share:P0}): the poison looks all-to-all or untargeted, and on untargeted poison unlearning was measured to strengthen the backdoor (docs/mitigation.md); check the clean model with --test and --attack, or use --mitigate retrain");
     }
 }

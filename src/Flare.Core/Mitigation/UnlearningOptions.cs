@@ -91,6 +91,13 @@ public sealed record UnlearningOptions
 
         /// <summary>The detection model's recipe (flip only), so relearning fine-tunes what it was trained with.</summary>
         public const Augmentation Augmentation = Training.Augmentation.Flip;
+
+        /// <summary>
+        /// All-to-one poison shares one label, so a flagged set whose most common label holds less
+        /// than half of it is all-to-all or untargeted; on untargeted poison (R) was measured to
+        /// strengthen the backdoor (docs/mitigation.md), so purify and unlearn say so.
+        /// </summary>
+        public const double SharedLabelShare = 0.5;
     }
 
     public int Epochs { get; init; } = Defaults.Epochs;
