@@ -12,6 +12,10 @@ internal static class ConvolutionWeights
 {
     public static void Arrange(nn.Module model, BatchLayout layout)
     {
+        // A gradient keeps the layout it was made in, and optimizers zero it in place: a later
+        // training of the same model (unlearning after purify's training) would accumulate into
+        // the old layout, which libtorch warns may impair performance. Dropped, it is made anew.
+        model.zero_grad(set_to_none: true);
         using var noGrad = no_grad();
         foreach (var parameter in model.parameters())
         {

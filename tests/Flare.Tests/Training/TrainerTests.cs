@@ -61,6 +61,8 @@ public class TrainerTests
         // Another summation order: equal to float rounding, compounded over 8 SGD steps.
         Assert.Equal(channelsFirst.History[^1].Loss, first.History[^1].Loss, 3);
         Assert.True(first.Model.parameters().All(p => p.is_contiguous()), "trained weights are handed back channels-first");
+        // Gradients in the training layout would be accumulated into by a later training (unlearning).
+        Assert.True(first.Model.parameters().All(p => p.grad is null), "training leaves no gradients behind");
         using var input = torch.randn(4, 3, 16, 16);
         using var noGrad = torch.no_grad();
         using var difference = (first.Model.call(input) - channelsFirst.Model.call(input)).abs().max();
