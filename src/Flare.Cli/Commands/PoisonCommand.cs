@@ -25,11 +25,11 @@ internal static class PoisonCommand
         var rate = new Option<double>("--rate") { Description = "Poisoning rate: round(rate x N) images are poisoned", DefaultValueFactory = _ => 0.1 };
         var coverRate = new Option<double?>("--cover-rate")
         {
-            Description = $"Cover rate, for attacks with cover samples (default: wanet {WaNet.DefaultCoverRate}, adaptive-patch {AdaptivePatch.CoverToPoisonRatio} x rate)",
+            Description = $"Cover rate, for attacks with cover samples (default: wanet {WaNet.DefaultCoverRate}, adaptive-patch {AdaptivePatch.CoverToPoisonRatio} x rate, iad {Iad.Defaults.CrossToPoisonRatio} x rate)",
         };
         var surrogateEpochs = new Option<int?>("--surrogate-epochs")
         {
-            Description = $"Learned attacks (siba, lc): epochs of the surrogate model trained on the clean data (default {SurrogateOptions.Defaults.Epochs})",
+            Description = $"Learned attacks: epochs of the surrogate model trained on the clean data (siba, lc; default {SurrogateOptions.Defaults.Epochs}) or of the classifier trained jointly with the trigger generators (iad; default {Iad.Defaults.JointEpochs})",
         };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();

@@ -18,11 +18,12 @@ public sealed record AttackSpec
         Alias = alias;
     }
 
-    public AttackSpec(string name, string description, LearnedAttackSpec learned)
+    public AttackSpec(string name, string description, LearnedAttackSpec learned, Func<double, double>? defaultCoverRate = null)
     {
         Name = name;
         Description = description;
         Learned = learned;
+        DefaultCoverRate = defaultCoverRate;
     }
 
     public string Name { get; }
@@ -65,6 +66,8 @@ public static class AttackRegistry
         // Learned: built from the clean training set against a surrogate model (docs/attacks.md).
         new("siba", "sparse universal perturbation (L-inf 8/255 on 100 pixels) optimised against a surrogate", Siba.Spec),
         new("lc", "clean-label: PGD on target-class images against an adversarially trained surrogate, four corner checkerboards; a2o only", LabelConsistent.Spec),
+        new("iad", "input-aware dynamic: per-image pattern and mask from generators trained jointly with a classifier; cross samples as cover", Iad.Spec,
+            defaultCoverRate: rate => Iad.Defaults.CrossToPoisonRatio * rate),
     ];
 
     public static AttackSpec Get(string name) =>

@@ -8,9 +8,11 @@ namespace Flare.Attacks;
 /// What a learned attack is built from: the clean training set, the label mode, the seed, the
 /// samples the attack will poison (indices into <see cref="Clean"/> in selection order, so
 /// ordinal r of <see cref="IBackdoorAttack.PoisonTrainingImage"/> is sample Poisoned[r]), the
-/// surrogate recipe and where to report progress.
+/// cover samples likewise (ordinal r of <see cref="IBackdoorAttack.CoverTrainingImage"/> is
+/// sample Cover[r]; empty for attacks without cover samples), the surrogate recipe and where to
+/// report progress.
 /// </summary>
-public sealed record AttackContext(ImageSet Clean, LabelMode Mode, ulong Seed, IReadOnlyList<int> Poisoned, SurrogateOptions Surrogate, IProgressSink Progress)
+public sealed record AttackContext(ImageSet Clean, LabelMode Mode, ulong Seed, IReadOnlyList<int> Poisoned, IReadOnlyList<int> Cover, SurrogateOptions Surrogate, IProgressSink Progress)
 {
     public AttackSetup Setup => new(Clean.Height, Clean.Width, Seed);
 }

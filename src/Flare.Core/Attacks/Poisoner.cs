@@ -173,7 +173,7 @@ public static class Poisoner
         if (emptied >= 0)
             throw new FlareException($"--rate {options.Rate} relabels every image of class '{clean.ClassNames[emptied]}', leaving it empty; lower --rate or use more images");
         var attack = spec.Learned is { } learned
-            ? learned.Build(new AttackContext(clean, mode, options.Seed, plan.Poisoned, options.Surrogate ?? new SurrogateOptions(), progress ?? SilentProgress.Instance))
+            ? learned.Build(new AttackContext(clean, mode, options.Seed, plan.Poisoned, plan.Cover, options.Surrogate ?? new SurrogateOptions(), progress ?? SilentProgress.Instance))
             : spec.Factory!(new AttackSetup(clean.Height, clean.Width, options.Seed));
 
         var pixels = (byte[])clean.Pixels.Clone();

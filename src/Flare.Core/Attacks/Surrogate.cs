@@ -25,14 +25,15 @@ public sealed record SurrogateOptions
         public const Augmentation Augmentation = Training.Augmentation.CropFlip;
     }
 
-    public int Epochs { get; init; } = Defaults.Epochs;
+    /// <summary>Null: the attack's default (<see cref="Defaults.Epochs"/> for a surrogate; IAD trains its classifier <see cref="Iad.Defaults.JointEpochs"/>).</summary>
+    public int? Epochs { get; init; }
 
     /// <summary>Null: the architecture's default width.</summary>
     public int? Width { get; init; }
 
     public void Validate()
     {
-        if (Epochs <= 0) throw new FlareException($"--surrogate-epochs must be positive, got {Epochs}");
+        if (Epochs is <= 0) throw new FlareException($"--surrogate-epochs must be positive, got {Epochs}");
         if (Width is <= 0) throw new FlareException($"surrogate width must be positive, got {Width}");
     }
 
@@ -40,7 +41,7 @@ public sealed record SurrogateOptions
     {
         Model = Defaults.Model,
         Width = Width,
-        Epochs = Epochs,
+        Epochs = Epochs ?? Defaults.Epochs,
         LearningRate = Defaults.LearningRate,
         Augmentation = Defaults.Augmentation,
         Seed = seed,

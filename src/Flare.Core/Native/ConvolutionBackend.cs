@@ -38,9 +38,11 @@ public static class ConvolutionBackend
         var aligned = ChannelsOf(model).All(IsAligned);
         var useOneDnn = aligned || !OneDnnFaulty.Value;
         Context.Value.OneDnnEnabled = useOneDnn;
-        // NNPACK is the next candidate when oneDNN is off; where the CPU lacks it, libtorch warns
-        // on every convolution. libtorch's own kernels are the correct, quiet choice.
-        Context.Value.NnpackEnabled = useOneDnn;
+        // NNPACK is the next candidate for every convolution oneDNN does not take: all of them when
+        // oneDNN is off, and with oneDNN on, single images too small for it (IAD's generators
+        // trigger one image at a time). Where the CPU lacks NNPACK, libtorch warns on every such
+        // convolution. libtorch's own kernels are the correct, quiet choice.
+        Context.Value.NnpackEnabled = false;
         return useOneDnn
             ? null
             : "note: this CPU's oneDNN miscomputes convolutions whose channel counts are not multiples of 16; this model runs on libtorch's slower built-in kernels (widths that are multiples of 16 avoid this)";
