@@ -12,15 +12,18 @@ namespace Flare.Attacks;
 /// ISSBA (Li et al., "Invisible Backdoor Attack with Sample-Specific Triggers", ICCV 2021), in the
 /// CIFAR-10 setting of BackdoorBox's ISSBA.py: a StegaStamp encoder and decoder
 /// (<see cref="StegaEncoder"/>, <see cref="StegaDecoder"/>) are trained together on the clean
-/// training set to hide random 20-bit secrets (Adam 1e-4, batch 32; the first tenth of the steps
-/// on the secret loss alone, then 1.5 BCE + 2 L2 of the residual + 1.5 image loss); then one fixed
+/// training set to hide random 20-bit secrets (batch 32; the first tenth of the steps on the
+/// secret loss alone, then 1.5 BCE + 2 L2 of the residual + 1.5 image loss); then one fixed
 /// secret, drawn from the seed, is encoded into every poisoned and test image:
 /// x' = clamp(x + residual(x, secret)), a different trigger for every image.
 /// Substitutes: the image loss is 1 - SSIM (7x7 uniform windows, as scikit-image computes it) in
 /// place of LPIPS, whose pre-trained AlexNet weights cannot be had here; the residual is scaled
 /// down, per image, to at most the mean square of a <see cref="Defaults.MinimumPsnr"/> dB image
-/// (in training too), so that the trigger's invisibility is a stated bound, not only a loss term.
-/// No discriminator (BackdoorBox's default) and no spatial transformer in the decoder.
+/// (in training too, from a loose bound tightened step by step), so that the trigger's
+/// invisibility is a stated bound, not only a loss term; StegaStamp's he_normal initialisation
+/// and Adam 3e-4 where BackdoorBox has PyTorch's default and 1e-4; a step budget
+/// (<see cref="Defaults.MaximumSteps"/>). No discriminator (BackdoorBox's default) and no
+/// spatial transformer in the decoder.
 /// </summary>
 public sealed class Issba : PixelAttack, ILearnedAttack
 {
