@@ -65,6 +65,7 @@ public static class AttackRegistry
         new("rotated-patch", "5x5 two-colour checker, rotated by a seeded angle, at a random position per image", setup => new RotatedPatch(setup)),
         // Learned: built from the clean training set against a surrogate model (docs/attacks.md).
         new("siba", "sparse universal perturbation (L-inf 8/255 on 100 pixels) optimised against a surrogate", Siba.Spec),
+        new("issba", "sample-specific invisible trigger: a fixed 20-bit secret hidden by a StegaStamp encoder trained on the clean set", Issba.Spec),
         new("lc", "clean-label: PGD on target-class images against an adversarially trained surrogate, four corner checkerboards; a2o only", LabelConsistent.Spec),
         new("iad", "input-aware dynamic: per-image pattern and mask from generators trained jointly with a classifier; cross samples as cover", Iad.Spec,
             defaultCoverRate: rate => Iad.Defaults.CrossToPoisonRatio * rate),

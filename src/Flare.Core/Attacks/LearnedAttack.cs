@@ -32,13 +32,15 @@ public sealed record AttackArtifact(string FileName, string Description, Action<
 
 /// <summary>
 /// How a learned attack is built and loaded back, and which label modes it supports. A
-/// clean-label attack poisons samples of the all-to-one target class and keeps their labels.
+/// clean-label attack poisons samples of the all-to-one target class and keeps their labels; an
+/// attack without a surrogate (<see cref="TrainsSurrogate"/> false) refuses a surrogate recipe.
 /// </summary>
 public sealed record LearnedAttackSpec(
     Func<AttackContext, ILearnedAttack> Build,
     Func<ArtifactFolder, IBackdoorAttack> Load,
     IReadOnlyList<LabelModeKind> Modes,
-    bool CleanLabel = false);
+    bool CleanLabel = false,
+    bool TrainsSurrogate = true);
 
 /// <summary>An artifact as attack.json records it: what it holds and the SHA-256 of its bytes.</summary>
 public sealed record ArtifactRecord(string Description, string Sha256)

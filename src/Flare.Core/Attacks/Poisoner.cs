@@ -35,6 +35,7 @@ public sealed record PoisonOptions
         if (Surrogate is not null)
         {
             if (spec.Learned is null) throw new FlareException($"--surrogate-epochs: {spec.Name} is a pattern attack and trains no surrogate");
+            if (!spec.Learned.TrainsSurrogate) throw new FlareException($"--surrogate-epochs: {spec.Name} trains no surrogate (its encoder's schedule is fixed, docs/attacks.md)");
             Surrogate.Validate();
         }
         if (Target is not null && kind != LabelModeKind.AllToOne)

@@ -116,8 +116,21 @@ public static class ConvolutionBackend
         return Close(y, y64) && Close(x.grad!, x64.grad!) && Close(w.grad!, w64.grad!);
     }
 
+    /// <summary>
+    /// Runs <paramref name="compute"/> with oneDNN on and NNPACK off, then restores both switches:
+    /// for a model whose convolutions all keep whole 16-channel blocks (so oneDNN is right for it on
+    /// every CPU), run between classifiers that set the switches their own way. Its results then do
+    /// not depend on which model ran before, and small convolutions that oneDNN declines go to
+    /// libtorch's own kernels rather than to an NNPACK that warns on every call where the CPU lacks it.
+    /// </summary>
+    public static T OnOneDnn<T>(nn.Module model, Func<T> compute)
+    {
+        if (!ChannelsOf(model).All(IsAligned)) throw new ArgumentException("the model has convolutions over partial 16-channel blocks", nameof(model));
+        return OnOneDnnWithoutNnpack(compute);
+    }
+
     // Runs a self-check on oneDNN; its float64 reference must not try NNPACK either: it would warn where the CPU lacks it.
-    private static bool OnOneDnnWithoutNnpack(Func<bool> check)
+    private static T OnOneDnnWithoutNnpack<T>(Func<T> check)
     {
         TorchRuntime.EnsureLoaded();
         var context = Context.Value;
