@@ -32,12 +32,12 @@ internal static class CommonOptions
         var total = EstimateCount(path, limit);
         using var stage = progress.Begin($"reading {what}", total);
         var last = 0;
-        var images = ImageSource.Load(path, limit, new Progress<int>(done =>
+        return ImageSource.Load(path, limit, new SynchronousProgress(done =>
         {
-            var step = Math.Max(0, done - Interlocked.Exchange(ref last, done));
-            stage.Advance(step);
+            if (done <= last) return;
+            stage.Advance(done - last);
+            last = done;
         }), imageSize);
-        return images;
     }
 
     private static long EstimateCount(string path, int? limit)

@@ -302,15 +302,4 @@ public static class Poisoner
             last = done;
         }));
     }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and report late).</summary>
-    private sealed class SynchronousProgress(Action<int> report) : IProgress<int>
-    {
-        private readonly Lock gate = new();
-
-        public void Report(int value)
-        {
-            lock (gate) report(value);
-        }
-    }
 }
