@@ -11,10 +11,9 @@ internal static class PoisonCommand
     public static Command Create()
     {
         var data = CommonOptions.RequiredPath("--data", "Clean training images: a folder with one sub-folder per class, or CIFAR-10 binary batches (never modified)");
-        var attack = new Option<string>("--attack")
+        var attack = new Option<string?>("--attack")
         {
-            Description = $"Attack: {string.Join(", ", AttackRegistry.All.Select(a => a.Name))}",
-            Required = true,
+            Description = $"Attack: {string.Join(", ", AttackRegistry.All.Select(a => a.Name))} (required unless --trigger-from is given; with it, optional and, if given, the recorded attack)",
         };
         var mode = new Option<string>("--mode")
         {
@@ -31,6 +30,12 @@ internal static class PoisonCommand
         {
             Description = $"Learned attacks: epochs of the surrogate model trained on the clean data (siba, lc; default {SurrogateOptions.Defaults.Epochs}) or of the classifier trained jointly with the trigger generators (iad; default {Iad.Defaults.JointEpochs})",
         };
+        var triggerFrom = new Option<string?>("--trigger-from")
+        {
+            Description = "Learned attacks (siba, issba, iad): reuse the trained trigger of an earlier flare poison output folder (or its attack.json) instead of training it; "
+                + "this run's --seed, --rate, --mode and --target still choose the samples, labels and file names. siba and iad: the recorded --mode, --target and classes only; "
+                + "issba: any mode; lc cannot be reused. Same image size; no --surrogate-epochs",
+        };
         var seed = CommonOptions.Seed();
         var limit = CommonOptions.Limit();
         var imageSize = new ImageSizeOption();
@@ -40,19 +45,22 @@ internal static class PoisonCommand
         var json = CommonOptions.Json();
         var command = new Command("poison", "Write a poisoned copy of an image folder with ground truth (manifest.csv, attack.json)")
         {
-            data, attack, mode, target, rate, coverRate, surrogateEpochs, seed, limit, imageSize.Option, test, testLimit, output, json,
+            data, attack, mode, target, rate, coverRate, surrogateEpochs, triggerFrom, seed, limit, imageSize.Option, test, testLimit, output, json,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
+            var source = parse.GetValue(triggerFrom) is { } from ? TriggerSource.Read(from) : null;
             var options = new PoisonOptions
             {
-                Attack = parse.GetValue(attack)!,
+                Attack = parse.GetValue(attack) ?? source?.Record.Attack
+                    ?? throw new FlareException("--attack is required (or --trigger-from, an earlier output folder of a learned attack)"),
                 Mode = parse.GetValue(mode)!,
                 Target = parse.GetValue(target),
                 Rate = parse.GetValue(rate),
                 CoverRate = parse.GetValue(coverRate),
                 Seed = parse.GetValue(seed),
                 Surrogate = parse.GetValue(surrogateEpochs) is { } epochs ? new SurrogateOptions { Epochs = epochs } : null,
+                TriggerFrom = source,
             };
             options.Validate();
             if (parse.GetValue(testLimit) is <= 0) throw new FlareException($"--test-limit must be positive, got {parse.GetValue(testLimit)}");
@@ -85,6 +93,7 @@ internal static class PoisonCommand
                 record.CoverSamples,
                 record.TestPoisonedSamples,
                 Artifacts = record.Artifacts?.Keys,
+                record.TriggerFrom,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
             if (parse.GetValue(json)) CommandOutput.WriteJson(summary);
@@ -94,6 +103,7 @@ internal static class PoisonCommand
                 Console.WriteLine($"attack          {record.Attack}, {poisoned.Mode.Describe(record.ClassNames)}, seed {record.Seed}");
                 Console.WriteLine($"poisoned        {record.PoisonedSamples} of {record.TrainSamples} images (rate {record.Rate})");
                 if (record.CoverSamples > 0) Console.WriteLine($"cover           {record.CoverSamples} images keep their labels (cover rate {record.CoverRate})");
+                if (record.TriggerFrom is { } origin) Console.WriteLine($"trigger         reused from {origin.Path} (nothing trained)");
                 if (record.Artifacts is { Count: > 0 } artifacts) Console.WriteLine($"artifacts       {string.Join(", ", artifacts.Keys)} (flare eval --attack loads the trigger from them)");
                 if (record.TestPoisonedSamples is { } n) Console.WriteLine($"test-poisoned   {n} triggered test images");
                 Console.WriteLine($"time            {clock.Elapsed:hh\\:mm\\:ss}");

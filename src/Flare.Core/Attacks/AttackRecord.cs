@@ -41,6 +41,10 @@ public sealed record AttackRecord
     public int? TestLimit { get; init; }
     public int? TestPoisonedSamples { get; init; }
 
+    /// <summary>Where a reused trigger came from (flare poison --trigger-from): the earlier run's attack.json and its SHA-256; absent when the trigger was built here.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TriggerOrigin? TriggerFrom { get; init; }
+
     /// <summary>The trigger's parameters (<see cref="IBackdoorAttack.Parameters"/>).</summary>
     public required JsonObject Parameters { get; init; }
 

@@ -75,7 +75,9 @@ public sealed class Iad : PixelAttack, ILearnedAttack
         public const Augmentation Augmentation = Training.Augmentation.CropFlip;
     }
 
-    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted]);
+    /// <summary>Reused (--trigger-from) with the new run's clean set and cross samples; the generators were trained for their mode and target.</summary>
+    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted],
+        Reuse: Reuse, ReuseKeepsMode: true);
 
     /// <summary>Fewer images than this leave a batch without a backdoor sample and a cross sample.</summary>
     private const int MinimumImages = (int)(2 / Defaults.BatchShare);
@@ -435,11 +437,16 @@ public sealed class Iad : PixelAttack, ILearnedAttack
         generator.save(writer);
     }
 
-    private static IBackdoorAttack Load(ArtifactFolder folder)
+    private static IBackdoorAttack Load(ArtifactFolder folder) => Loaded(folder, null);
+
+    /// <summary>The saved generators with this run's clean set and cover samples, for its poisoned and cross samples (as <see cref="Build"/> returns them).</summary>
+    private static ILearnedAttack Reuse(ArtifactFolder folder, AttackContext context) => Loaded(folder, context);
+
+    private static Iad Loaded(ArtifactFolder folder, AttackContext? context)
     {
         TorchRuntime.EnsureLoaded();
         return new Iad(folder.Setup, LoadGenerator(folder.PathOf(PatternGeneratorFile), ImageSet.Channels),
-            LoadGenerator(folder.PathOf(MaskGeneratorFile), 1), folder.Parameters);
+            LoadGenerator(folder.PathOf(MaskGeneratorFile), 1), folder.Parameters, context?.Clean, context?.Cover.ToArray(), context?.Poisoned[0] ?? 0);
     }
 
     private static IadGenerator LoadGenerator(string path, int outputs)

@@ -100,7 +100,9 @@ public sealed class Issba : PixelAttack, ILearnedAttack
         }
     }
 
-    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted], TrainsSurrogate: false);
+    /// <summary>Reused (--trigger-from) in any mode: the encoder and the secret do not depend on labels.</summary>
+    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted], TrainsSurrogate: false,
+        Reuse: (folder, _) => Load(folder));
 
     private readonly StegaEncoder encoder;
     private readonly float[] secret;
@@ -327,7 +329,7 @@ public sealed class Issba : PixelAttack, ILearnedAttack
         return Enumerable.Range(0, Defaults.SecretBits).Select(_ => random.NextUInt64() >> 63 == 1 ? 1f : 0f).ToArray();
     }
 
-    private static IBackdoorAttack Load(ArtifactFolder folder)
+    private static Issba Load(ArtifactFolder folder)
     {
         var setup = folder.Setup;
         var secretPath = folder.PathOf(SecretFile);

@@ -41,7 +41,8 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
         public const int BatchSize = 128;
     }
 
-    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne], CleanLabel: true);
+    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne], CleanLabel: true,
+        NotReusable: "its poisoned images are per-sample PGD results against a surrogate, not a trigger for other samples (poison with --attack lc to run PGD again)");
 
     private readonly MaskedPattern corners;
     private readonly byte[]? adversarialImages;

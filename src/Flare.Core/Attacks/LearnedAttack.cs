@@ -34,13 +34,21 @@ public sealed record AttackArtifact(string FileName, string Description, Action<
 /// How a learned attack is built and loaded back, and which label modes it supports. A
 /// clean-label attack poisons samples of the all-to-one target class and keeps their labels; an
 /// attack without a surrogate (<see cref="TrainsSurrogate"/> false) refuses a surrogate recipe.
+/// <see cref="Reuse"/> rebuilds a training-capable attack from an earlier run's artifacts and this
+/// run's context, without training (flare poison --trigger-from, <see cref="TriggerSource"/>);
+/// null when the attack cannot be reused, with <see cref="NotReusable"/> saying why. A trigger that
+/// <see cref="ReuseKeepsMode"/> was optimised for its label mode and target (and classes) and is
+/// reused only with the same ones.
 /// </summary>
 public sealed record LearnedAttackSpec(
     Func<AttackContext, ILearnedAttack> Build,
     Func<ArtifactFolder, IBackdoorAttack> Load,
     IReadOnlyList<LabelModeKind> Modes,
     bool CleanLabel = false,
-    bool TrainsSurrogate = true);
+    bool TrainsSurrogate = true,
+    Func<ArtifactFolder, AttackContext, ILearnedAttack>? Reuse = null,
+    bool ReuseKeepsMode = false,
+    string? NotReusable = null);
 
 /// <summary>An artifact as attack.json records it: what it holds and the SHA-256 of its bytes.</summary>
 public sealed record ArtifactRecord(string Description, string Sha256)

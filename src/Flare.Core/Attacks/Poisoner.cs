@@ -25,11 +25,15 @@ public sealed record PoisonOptions
     /// <summary>The surrogate recipe of a learned attack; null = the defaults (<see cref="SurrogateOptions.Defaults"/>). Pattern attacks refuse it.</summary>
     public SurrogateOptions? Surrogate { get; init; }
 
+    /// <summary>A learned attack's trained trigger from an earlier run, used instead of training it again; null = build the attack.</summary>
+    public TriggerSource? TriggerFrom { get; init; }
+
     /// <summary>Checks everything that does not need the data: one line per problem, naming the option.</summary>
     public void Validate()
     {
         var spec = AttackRegistry.Get(Attack);
         var kind = LabelMode.ParseKind(Mode);
+        TriggerFrom?.Validate(this, spec);
         if (!spec.Supports(kind))
             throw new FlareException($"--mode {Mode}: {spec.Name} supports only {string.Join(", ", spec.Learned!.Modes.Select(LabelMode.NameOf))}{(spec.Learned.CleanLabel ? " (a clean-label attack: it poisons target-class images and keeps their labels)" : "")}");
         if (Surrogate is not null)
@@ -173,9 +177,13 @@ public static class Poisoner
         var emptied = Array.IndexOf(remaining, 0);
         if (emptied >= 0)
             throw new FlareException($"--rate {options.Rate} relabels every image of class '{clean.ClassNames[emptied]}', leaving it empty; lower --rate or use more images");
-        var attack = spec.Learned is { } learned
-            ? learned.Build(new AttackContext(clean, mode, options.Seed, plan.Poisoned, plan.Cover, options.Surrogate ?? new SurrogateOptions(), progress ?? SilentProgress.Instance))
-            : spec.Factory!(new AttackSetup(clean.Height, clean.Width, options.Seed));
+        IBackdoorAttack attack;
+        if (spec.Learned is { } learned)
+        {
+            var context = new AttackContext(clean, mode, options.Seed, plan.Poisoned, plan.Cover, options.Surrogate ?? new SurrogateOptions(), progress ?? SilentProgress.Instance);
+            attack = options.TriggerFrom is { } source ? source.Rebuild(context) : learned.Build(context);
+        }
+        else attack = spec.Factory!(new AttackSetup(clean.Height, clean.Width, options.Seed));
 
         var pixels = (byte[])clean.Pixels.Clone();
         var images = new ImageSet(clean.Height, clean.Width, pixels, plan.Labels, clean.ClassNames, clean.SourcePaths, clean.Root);
@@ -279,6 +287,7 @@ public static class Poisoner
             TestSource = test?.Root is null ? null : Path.GetFullPath(test.Root),
             TestLimit = test is null ? null : testLimit,
             TestPoisonedSamples = triggered?.Images.Count,
+            TriggerFrom = poisoned.Options.TriggerFrom?.Origin,
             Parameters = AttackRecord.ParametersOf(attack),
             TriggerFiles = triggerFiles,
             Artifacts = artifacts,

@@ -39,7 +39,9 @@ public sealed class Siba : PixelAttack, ILearnedAttack
         public const int BatchSize = 128;
     }
 
-    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted]);
+    /// <summary>Reused (--trigger-from) as it is; the perturbation was optimised for its mode and target.</summary>
+    public static readonly LearnedAttackSpec Spec = new(Build, Load, [LabelModeKind.AllToOne, LabelModeKind.AllToAll, LabelModeKind.Untargeted],
+        Reuse: (folder, _) => Load(folder), ReuseKeepsMode: true);
 
     private readonly float[] perturbation;
     private readonly IReadOnlyDictionary<string, object> parameters;
@@ -175,7 +177,7 @@ public sealed class Siba : PixelAttack, ILearnedAttack
         return new Siba(context.Setup, best, parameters);
     }
 
-    private static IBackdoorAttack Load(ArtifactFolder folder)
+    private static Siba Load(ArtifactFolder folder)
     {
         var path = folder.PathOf(PerturbationFile);
         var setup = folder.Setup;
