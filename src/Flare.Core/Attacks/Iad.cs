@@ -195,7 +195,7 @@ public sealed class Iad : PixelAttack, ILearnedAttack
     private static float[] Pixels(ReadOnlySpan<byte> image)
     {
         var values = new float[image.Length];
-        for (var i = 0; i < image.Length; i++) values[i] = image[i] / 255f;
+        ToUnit(image, values);
         return values;
     }
 

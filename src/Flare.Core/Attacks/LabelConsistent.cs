@@ -73,7 +73,7 @@ public sealed class LabelConsistent : PixelAttack, ILearnedAttack
     {
         if (adversarialImages is null) throw new InvalidOperationException("a label-consistent attack loaded from attack.json triggers test images only");
         var adversarial = adversarialImages.AsSpan(ordinal * ImageValues, ImageValues);
-        for (var i = 0; i < image.Length; i++) image[i] = adversarial[i] / 255f;
+        ToUnit(adversarial, image);
         corners.Apply(image);
     }
 

@@ -95,6 +95,12 @@ public abstract class PixelAttack : IBackdoorAttack
     /// <summary>Rounds a [0, 1] value to 8 bits the way image libraries save float images (clip, scale, round half to even).</summary>
     public static byte ToByte(float value) => (byte)Math.Round(Math.Clamp(value, 0f, 1f) * 255f, MidpointRounding.ToEven);
 
+    /// <summary>8-bit values as floats in [0, 1] (<paramref name="values"/> at least as long as <paramref name="image"/>).</summary>
+    public static void ToUnit(ReadOnlySpan<byte> image, Span<float> values)
+    {
+        for (var i = 0; i < image.Length; i++) values[i] = image[i] / 255f;
+    }
+
     /// <summary>An image of <see cref="Height"/> x <see cref="Width"/> as 8 bits, for trigger pictures.</summary>
     protected byte[] ToPicture(ReadOnlySpan<float> values)
     {
@@ -117,7 +123,7 @@ public abstract class PixelAttack : IBackdoorAttack
     {
         CheckLength(image.Length);
         var values = ArrayPool<float>.Shared.Rent(image.Length);
-        for (var i = 0; i < image.Length; i++) values[i] = image[i] / 255f;
+        ToUnit(image, values);
         return values;
     }
 

@@ -96,9 +96,7 @@ internal sealed class Surrogate : IDisposable
         var values = new float[indices.Length * images.ImageBytes];
         for (var b = 0; b < indices.Length; b++)
         {
-            var image = images.Image(indices[b]);
-            var target = values.AsSpan(b * images.ImageBytes, images.ImageBytes);
-            for (var i = 0; i < image.Length; i++) target[i] = image[i] / 255f;
+            PixelAttack.ToUnit(images.Image(indices[b]), values.AsSpan(b * images.ImageBytes, images.ImageBytes));
         }
         return BatchTensors.Images(values, indices.Length, images.Height, images.Width);
     }
