@@ -31,13 +31,7 @@ internal static class CommonOptions
     {
         var total = EstimateCount(path, limit);
         using var stage = progress.Begin($"reading {what}", total);
-        var last = 0;
-        return ImageSource.Load(path, limit, new SynchronousProgress(done =>
-        {
-            if (done <= last) return;
-            stage.Advance(done - last);
-            last = done;
-        }), imageSize);
+        return ImageSource.Load(path, limit, new SynchronousProgress(stage), imageSize);
     }
 
     private static long EstimateCount(string path, int? limit)

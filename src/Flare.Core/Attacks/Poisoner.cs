@@ -302,13 +302,6 @@ public static class Poisoner
     private static void WriteFolder(ImageSet images, string root, IReadOnlyList<string> fileNames, IProgressSink progress, string stageName)
     {
         using var stage = progress.Begin(stageName, images.Count);
-        var last = 0;
-        // Counts arrive from worker threads, not necessarily in order.
-        ImageFolderWriter.Write(images, root, fileNames, images.Labels, new SynchronousProgress(done =>
-        {
-            if (done <= last) return;
-            stage.Advance(done - last);
-            last = done;
-        }));
+        ImageFolderWriter.Write(images, root, fileNames, images.Labels, new SynchronousProgress(stage));
     }
 }

@@ -3,6 +3,7 @@ using Flare.Data;
 using Flare.IO;
 using Flare.Progress;
 using Flare.Tests.Support;
+using static Flare.Tests.Support.TinyLearnedSets;
 
 namespace Flare.Tests.Attacks;
 
@@ -14,9 +15,8 @@ namespace Flare.Tests.Attacks;
 [Collection(TorchCollection.Name)]
 public class LearnedAttackTests
 {
-    private const int Size = 16;
+    private const int Size = TinyLearnedSets.Size;
     private const int Plane = Size * Size;
-    private static readonly SurrogateOptions TinySurrogate = new() { Epochs = 1, Width = 4 };
 
     /// <summary>Every learned attack in the registry, with the last label mode it supports.</summary>
     public static TheoryData<string, string> LearnedAttacks()
@@ -183,11 +183,6 @@ public class LearnedAttackTests
         var loaded = AttackRecord.LoadTrigger(outPath, clean.ClassNames).Attack;
         Assert.Throws<InvalidOperationException>(() => loaded.PoisonTrainingImage(clean.Image(0).ToArray(), 0, new SeededRandom(0)));
     }
-
-    private static ImageSet Clean() => SyntheticImages.Create(perClass: 40, classes: 3, height: Size, width: Size);
-
-    private static PoisonOptions Options(string attack, string mode, ulong seed) =>
-        new() { Attack = attack, Mode = mode, Rate = 0.1, Seed = seed, Surrogate = AttackRegistry.Get(attack).Learned!.TrainsSurrogate ? TinySurrogate : null };
 
     /// <summary>The pixels (y x W + x) at which any channel differs.</summary>
     private static HashSet<int> PixelsChanged(byte[] before, byte[] after) =>

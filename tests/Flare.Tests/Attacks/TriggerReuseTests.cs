@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Flare.Attacks;
 using Flare.Data;
-using Flare.IO;
-using Flare.Progress;
 using Flare.Tests.Support;
+using static Flare.Tests.Support.TinyLearnedSets;
 
 namespace Flare.Tests.Attacks;
 
@@ -15,8 +14,7 @@ namespace Flare.Tests.Attacks;
 [Collection(TorchCollection.Name)]
 public class TriggerReuseTests
 {
-    private const int Size = 16;
-    private static readonly SurrogateOptions TinySurrogate = new() { Epochs = 1, Width = 4 };
+    private const int Size = TinyLearnedSets.Size;
 
     [Theory]
     [InlineData("siba", "a2o")]
@@ -29,9 +27,7 @@ public class TriggerReuseTests
         var test = SyntheticImages.Create(perClass: 2, classes: 3, height: Size, width: Size, seed: 7);
         var source = PoisonedFolders.Write(clean, Options(attack, mode, seed: 5), temp.Combine("source"));
         var reusedSet = Poisoner.Poison(clean, Options(attack, mode, seed: 5) with { Surrogate = null, TriggerFrom = TriggerSource.Read(source) });
-        var reused = temp.Combine("reused");
-        using (var output = OutputFolder.Create(reused))
-            Poisoner.Write(output, reusedSet, null, SilentProgress.Instance);
+        var reused = PoisonedFolders.Write(reusedSet, temp.Combine("reused"));
 
         // Every file but attack.json: the training images, manifest, trigger pictures and the artifacts (written again).
         var sourceFiles = PoisonedFolders.HashTree(source);
@@ -132,18 +128,6 @@ public class TriggerReuseTests
         var renamed = new ImageSet(clean.Height, clean.Width, clean.Pixels, clean.Labels, ["cat", "dog", "frog"], clean.SourcePaths, null);
         var error = Assert.Throws<FlareException>(() => Poisoner.Poison(renamed, Options("siba", "a2o", seed: 1) with { Surrogate = null, TriggerFrom = TriggerSource.Read(source) }));
         Assert.Contains("--trigger-from: the siba trigger was optimised for the classes [class0, class1, class2], the data's are [cat, dog, frog]", error.Message);
-    }
-
-    private static ImageSet Clean() => SyntheticImages.Create(perClass: 40, classes: 3, height: Size, width: Size);
-
-    private static PoisonOptions Options(string attack, string mode, ulong seed) =>
-        new() { Attack = attack, Mode = mode, Rate = 0.1, Seed = seed, Surrogate = AttackRegistry.Get(attack).Learned?.TrainsSurrogate == true ? TinySurrogate : null };
-
-    private static byte[] Triggered(IBackdoorAttack attack, ReadOnlySpan<byte> image)
-    {
-        var copy = image.ToArray();
-        attack.TriggerTestImage(copy);
-        return copy;
     }
 
     private sealed class PlanComparer : IEqualityComparer<PoisonPlan>

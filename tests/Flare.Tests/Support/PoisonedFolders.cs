@@ -9,9 +9,10 @@ namespace Flare.Tests.Support;
 /// <summary>Writes poisoned sets to folders and fingerprints folders, for same-seed-same-bytes checks.</summary>
 public static class PoisonedFolders
 {
-    public static string Write(ImageSet clean, PoisonOptions options, string outPath)
+    public static string Write(ImageSet clean, PoisonOptions options, string outPath) => Write(Poisoner.Poison(clean, options), outPath);
+
+    public static string Write(PoisonedSet set, string outPath)
     {
-        var set = Poisoner.Poison(clean, options);
         using var output = OutputFolder.Create(outPath);
         Poisoner.Write(output, set, null, SilentProgress.Instance);
         return outPath;
