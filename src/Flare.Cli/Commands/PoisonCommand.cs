@@ -17,10 +17,9 @@ internal static class PoisonCommand
         };
         var mode = new Option<string>("--mode")
         {
-            Description = "Label mode: a2o (y -> target), a2a (y -> y + 1 mod K), ut (y -> random other label)",
-            Required = true,
+            Description = "Label mode: a2o (y -> target), a2a (y -> y + 1 mod K), ut (y -> random other label); required unless --trigger-from is given (then the recorded mode and target)",
         };
-        var target = new Option<string?>("--target") { Description = "Target class of an a2o attack: a class name or index (default 0)" };
+        var target = new Option<string?>("--target") { Description = "Target class of an a2o attack: a class name or index (default 0; with --trigger-from and no --mode, the recorded one)" };
         var rate = new Option<double>("--rate") { Description = "Poisoning rate: round(rate x N) images are poisoned", DefaultValueFactory = _ => 0.1 };
         var coverRate = new Option<double?>("--cover-rate")
         {
@@ -50,12 +49,14 @@ internal static class PoisonCommand
         command.SetAction(parse => CommandRunner.Run(() =>
         {
             var source = parse.GetValue(triggerFrom) is { } from ? TriggerSource.Read(from) : null;
+            var recorded = parse.GetValue(mode) is null ? source?.Record : null; // no --mode: the source's mode and target
             var options = new PoisonOptions
             {
                 Attack = parse.GetValue(attack) ?? source?.Record.Attack
                     ?? throw new FlareException("--attack is required (or --trigger-from, an earlier output folder of a learned attack)"),
-                Mode = parse.GetValue(mode)!,
-                Target = parse.GetValue(target),
+                Mode = parse.GetValue(mode) ?? recorded?.Mode
+                    ?? throw new FlareException("--mode is required: a2o, a2a or ut (or --trigger-from, whose recorded mode is then used)"),
+                Target = parse.GetValue(target) ?? recorded?.Target?.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Rate = parse.GetValue(rate),
                 CoverRate = parse.GetValue(coverRate),
                 Seed = parse.GetValue(seed),

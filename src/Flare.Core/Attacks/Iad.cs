@@ -183,12 +183,15 @@ public sealed class Iad : PixelAttack, ILearnedAttack
 
     /// <summary>
     /// The diversity loss: the mean over pairs of ||x1 - x2|| / (||o1 - o2|| + epsilon) (root mean
-    /// squares), small when different images get different outputs (patterns or masks).
+    /// squares), small when different images get different outputs (patterns or masks). The
+    /// outputs' root is taken of the mean square plus epsilon squared: where two outputs coincide
+    /// the plain root's gradient is infinite and times their zero difference gives NaN (the
+    /// authors' form; it ended an untargeted joint training in NaN, docs/attacks.md).
     /// </summary>
     private static Tensor Diversity(Tensor images1, Tensor images2, Tensor outputs1, Tensor outputs2)
     {
         var imageDistance = (images1 - images2).square().mean([1, 2, 3]).sqrt();
-        var outputDistance = (outputs1 - outputs2).square().mean([1, 2, 3]).sqrt();
+        var outputDistance = ((outputs1 - outputs2).square().mean([1, 2, 3]) + Defaults.DistanceEpsilon * Defaults.DistanceEpsilon).sqrt();
         return (imageDistance / (outputDistance + Defaults.DistanceEpsilon)).mean();
     }
 

@@ -15,8 +15,8 @@ namespace Flare.Attacks;
 /// are not multiples of 8 are padded by repeating the edge pixels and the output is cropped back.
 /// The last convolution computes 16 channels and the first <c>outputs</c> are kept: the same
 /// network (BatchNorm is per channel, the others get no gradient), but every convolution fills
-/// oneDNN's 16-channel blocks, so it runs on oneDNN even where oneDNN miscomputes partial blocks
-/// (<see cref="Native.ConvolutionBackend"/>) and computes correctly on either backend.
+/// oneDNN's 16-channel blocks, so it runs on oneDNN, which Flare keeps from partial blocks
+/// (<see cref="Native.ConvolutionBackend"/>), and computes correctly on either backend.
 /// </summary>
 public sealed class IadGenerator : nn.Module<Tensor, Tensor>
 {

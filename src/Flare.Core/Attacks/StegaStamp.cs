@@ -10,7 +10,7 @@ namespace Flare.Attacks;
 /// that reads the bits back. Images are N x 3 x H x W in [0, 1]; inside, they are replicate-padded
 /// to multiples of 16 (the encoder halves the size four times) and the output cropped back.
 /// Every convolution has a multiple of 16 output channels and 3 or a multiple of 16 inputs, so
-/// that oneDNN computes it correctly on the CPUs where it miscomputes partial channel blocks
+/// that it runs on oneDNN, which Flare keeps from partial channel blocks
 /// (<see cref="Native.ConvolutionBackend"/>): a convolution over a concatenation with a 3-channel
 /// part is a sum of convolutions over the parts, and the final 1x1 convolution to 3 channels is a
 /// linear map over each pixel's channels.

@@ -7,23 +7,20 @@ using static TorchSharp.torch;
 namespace Flare.Native;
 
 /// <summary>
-/// Chooses libtorch's convolution backend for a model. On some CPUs (seen on this project's AMD
-/// EPYC machines with AVX-512) the oneDNN build inside libtorch 2.10 computes wrong convolutions
-/// whenever a channel count is not a multiple of its 16-channel block: wrong outputs for 24
-/// channels, wrong input gradients for 4 or 8, on one thread or two, while PyTorch 1.13 on the
-/// same machine is right. A small self-check against a float64 reference finds out once per
-/// process; where oneDNN is faulty, models with such channel counts run on libtorch's own
-/// (slower, correct) kernels, and models whose channels are all multiples of 16 keep oneDNN.
+/// Chooses libtorch's convolution backend for a model: oneDNN only where every convolution keeps
+/// whole 16-channel blocks, libtorch's own (slower, correct) kernels elsewhere. The oneDNN inside
+/// libtorch 2.10 mishandles partial blocks on this project's machines in two ways: on AVX-512 AMD
+/// EPYC (Zen 5) it computes wrong outputs for 24 channels and wrong input gradients for 4 or 8; on
+/// an AVX2 EPYC (Zen 3) its results agreed with a float64 reference, but with one OpenMP thread a
+/// width-4 surrogate's training and input gradients corrupted the native heap ("double free or
+/// corruption", the test process killed, in 3 of 3 runs; in none of 3 with the built-in kernels). A numeric
+/// self-check cannot see the second, so partial blocks never go to oneDNN.
 /// </summary>
 public static class ConvolutionBackend
 {
     private const int OneDnnChannelBlock = 16;
-    private static readonly Lazy<bool> OneDnnFaulty = new(MeasureOneDnnFault);
     private static readonly Lazy<bool> BFloat16Usable = new(MeasureBFloat16);
     private static readonly Lazy<LibtorchContext> Context = new(LibtorchContext.Bind);
-
-    /// <summary>True when this machine's oneDNN miscomputes convolutions over partial channel blocks.</summary>
-    public static bool PartialChannelBlocksFaulty => OneDnnFaulty.Value;
 
     /// <summary>Whether libtorch currently routes convolutions through oneDNN.</summary>
     public static bool OneDnnEnabled => Context.Value.OneDnnEnabled;
@@ -35,8 +32,7 @@ public static class ConvolutionBackend
     public static string? ConfigureFor(nn.Module model)
     {
         TorchRuntime.EnsureLoaded();
-        var aligned = ChannelsOf(model).All(IsAligned);
-        var useOneDnn = aligned || !OneDnnFaulty.Value;
+        var useOneDnn = ChannelsOf(model).All(IsAligned);
         Context.Value.OneDnnEnabled = useOneDnn;
         // NNPACK is the next candidate for every convolution oneDNN does not take: all of them when
         // oneDNN is off, and with oneDNN on, single images too small for it (IAD's generators
@@ -45,7 +41,7 @@ public static class ConvolutionBackend
         Context.Value.NnpackEnabled = false;
         return useOneDnn
             ? null
-            : "note: this CPU's oneDNN miscomputes convolutions whose channel counts are not multiples of 16; this model runs on libtorch's slower built-in kernels (widths that are multiples of 16 avoid this)";
+            : "note: this model has convolutions whose channel counts are not multiples of 16, which oneDNN mishandles; it runs on libtorch's slower built-in kernels (widths that are multiples of 16 avoid this)";
     }
 
     /// <summary>
@@ -67,7 +63,7 @@ public static class ConvolutionBackend
 
     // The input convolution of an image model has 3 channels; its forward pass is right, and so is
     // its input gradient (which training never computes, but learned attacks do) when its outputs
-    // fill whole blocks: measured on the faulty machine, 3 -> 16 and 3 -> 64 agree with float64,
+    // fill whole blocks: measured on the Zen 5 machine, 3 -> 16 and 3 -> 64 agree with float64,
     // 3 -> 8 does not. So only the output channels matter there.
     private static bool IsAligned((long Inputs, long Outputs) conv) =>
         conv.Outputs % OneDnnChannelBlock == 0 && (conv.Inputs % OneDnnChannelBlock == 0 || conv.Inputs <= 3);
@@ -86,13 +82,6 @@ public static class ConvolutionBackend
         var generator = new torch.Generator(11);
         // bfloat16 keeps 8 significant bits: a few parts in a thousand per product, accumulated in float32.
         return AgreesWithFloat64(16, 32, ScalarType.BFloat16, 2e-2, generator);
-    });
-
-    private static bool MeasureOneDnnFault() => OnOneDnnWithoutNnpack(() =>
-    {
-        using var scope = NewDisposeScope();
-        var generator = new torch.Generator(7);
-        return !new[] { 4, 24 }.All(channels => AgreesWithFloat64(channels, channels, ScalarType.Float32, 1e-4, generator));
     });
 
     // A 3x3 convolution computed in the given precision, its output and both gradients each within

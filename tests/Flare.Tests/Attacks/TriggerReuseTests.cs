@@ -107,6 +107,7 @@ public class TriggerReuseTests
         CliProcess.AssertOneLineError(Poison("--trigger-from", data, "--mode", "a2o"), "no attack.json");
         CliProcess.AssertOneLineError(Poison("--trigger-from", siba, "--attack", "issba", "--mode", "a2o"), "--attack issba: --trigger-from holds a siba trigger");
         CliProcess.AssertOneLineError(Poison("--mode", "a2o"), "--attack is required (or --trigger-from");
+        CliProcess.AssertOneLineError(Poison("--attack", "badnets"), "--mode is required: a2o, a2a or ut");
         Assert.False(Directory.Exists(output));
 
         // The recorded attack, given or not, and the recorded mode: written, with where the trigger came from.
@@ -117,6 +118,15 @@ public class TriggerReuseTests
         Assert.Equal(24, summary.RootElement.GetProperty("poisoned_samples").GetInt32());
         Assert.Equal(Path.Combine(siba, AttackRecord.FileName), summary.RootElement.GetProperty("trigger_from").GetProperty("path").GetString());
         Assert.DoesNotContain("training the surrogate", reused.Error);
+
+        // Without --mode: the recorded mode and target (a2o, target 2 here), not the default target 0.
+        var targeted = PoisonedFolders.Write(clean, Options("siba", "a2o", seed: 1) with { Target = "2" }, temp.Combine("siba-target2"));
+        var second = temp.Combine("out2");
+        var defaulted = CliProcess.RunInProcess("poison", "--data", data, "--out", second, "--trigger-from", targeted, "--json");
+        Assert.True(defaulted.ExitCode == 0, defaulted.Error);
+        var defaultedRecord = AttackRecord.Read(second);
+        Assert.Equal("a2o", defaultedRecord.Mode);
+        Assert.Equal(2, defaultedRecord.Target);
     }
 
     [Fact]

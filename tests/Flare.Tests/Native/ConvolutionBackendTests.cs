@@ -35,6 +35,15 @@ public class ConvolutionBackendTests
     }
 
     [Fact]
+    public void ModelsWithPartialChannelBlocksRunOnTheBuiltInKernelsWithANote()
+    {
+        using var model = new ResNet18(4, 10);
+        var note = ConvolutionBackend.ConfigureFor(model);
+        Assert.False(ConvolutionBackend.OneDnnEnabled);
+        Assert.Contains("not multiples of 16", note);
+    }
+
+    [Fact]
     public void ModelsWithChannelsInBlocksOf16KeepOneDnn()
     {
         using var model = new ResNet18(16, 10);
