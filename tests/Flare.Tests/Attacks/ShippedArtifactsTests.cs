@@ -12,6 +12,27 @@ namespace Flare.Tests.Attacks;
 public class ShippedArtifactsTests
 {
     private static string IssbaFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "issba-cifar10-seed0");
+    private static string SibaFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "siba-cifar10-a2o-seed0");
+
+    [Fact]
+    public void ShippedSibaTriggerPoisonsA2oToItsTargetWithinItsNormAndSparsity()
+    {
+        var source = TriggerSource.Read(SibaFolder);
+        var synthetic = SyntheticImages.Create(perClass: 3, classes: 10, height: 32, width: 32);
+        var clean = new ImageSet(32, 32, synthetic.Pixels, synthetic.Labels, source.Record.ClassNames, synthetic.SourcePaths, null);
+        var set = Poisoner.Poison(clean, new PoisonOptions { Attack = "siba", Mode = "a2o", Rate = 0.2, Seed = 2, TriggerFrom = source });
+
+        Assert.NotEmpty(set.Plan.Poisoned);
+        foreach (var i in set.Plan.Poisoned)
+        {
+            Assert.Equal(0, set.Images.Labels[i]);
+            var before = clean.Image(i).ToArray();
+            var after = set.Images.Image(i).ToArray();
+            var changedPixels = Enumerable.Range(0, 32 * 32).Count(p => Enumerable.Range(0, 3).Any(c => before[c * 32 * 32 + p] != after[c * 32 * 32 + p]));
+            Assert.InRange(changedPixels, 1, Siba.Defaults.Pixels);
+            Assert.All(before.Zip(after), pair => Assert.InRange(Math.Abs(pair.First - pair.Second), 0, Siba.Defaults.EpsilonLevels));
+        }
+    }
 
     [Fact]
     public void ShippedIssbaTriggerPoisonsAnotherModeWithoutTrainingWithinItsPsnrFloor()
