@@ -39,8 +39,7 @@ public static partial class CliProcess
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
-        // Generous: under the whole suite on a slow 2-core machine a process once took over a minute to start its work.
-        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(300))
+        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             string soFar;
             lock (error) soFar = error.ToString();
