@@ -15,7 +15,7 @@ internal static class PoisonCommand
         {
             Description = $"Attack: {string.Join(", ", AttackRegistry.All.Select(a => a.Name))} (required unless --trigger-from is given; with it, optional and, if given, the recorded attack)",
         };
-        var mode = new Option<string>("--mode")
+        var mode = new Option<string?>("--mode")
         {
             Description = "Label mode: a2o (y -> target), a2a (y -> y + 1 mod K), ut (y -> random other label); required unless --trigger-from is given (then the recorded mode and target)",
         };
