@@ -9,6 +9,9 @@ using Flare.Manifold.Neighbors;
 // Usage: bench umap [rows] [columns] [--method auto|exact|nndescent] [--layout parallel|sequential] [--save-embedding path]
 //        bench hdbscan [--embedding path.npy] [--min-cluster-size 100]
 //        bench knn [rows] [columns] [--k 40]
+//        bench subspaces --features features-channel.npy [--drop 4] [--exact]: FLARE's subspace walk on saved features
+//            (the .npy and its -layers.csv of flare detect / purify): NN-descent from its trees in every subspace against
+//            NN-descent started from the previous subspace's neighbours, with recall against the exact search if asked.
 // Every command takes --wait-idle LOAD: wait until the 1-minute load average is below LOAD before timing.
 string command = args.Length > 0 ? args[0] : "umap";
 int rows = args.Length > 1 && int.TryParse(args[1], out int r) ? r : 50_000;
@@ -32,7 +35,7 @@ if (idleBelow > 0)
 }
 
 Console.WriteLine($"load before: {File.ReadAllText("/proc/loadavg").Trim()}");
-var (data, _) = BenchData.Mixture(rows, columns, 15, 20250101);
+var (data, _) = command == "subspaces" ? (new DenseMatrix(1, 1), Array.Empty<int>()) : BenchData.Mixture(rows, columns, 15, 20250101);
 
 switch (command)
 {
@@ -45,6 +48,46 @@ switch (command)
         clock.Restart();
         var approximate = NNDescent.Compute(data, k);
         Console.WriteLine($"nn-descent: {clock.Elapsed.TotalSeconds:F2} s, recall {approximate.RecallAgainst(exact):F4}");
+        break;
+    }
+
+    case "subspaces":
+    {
+        string path = Option("--features", "");
+        var features = Npy.ReadMatrix(path);
+        var layerOfColumn = File.ReadLines(Path.ChangeExtension(path, null) + "-layers.csv").Skip(1)
+            .Select(line => int.Parse(line.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        int layers = layerOfColumn[^1] + 1;
+        int k = int.Parse(Option("--k", "40"));
+        bool withExact = args.Contains("--exact");
+        KnnGraph? previous = null;
+        for (int dropped = 0; dropped <= int.Parse(Option("--drop", "4")); dropped++)
+        {
+            int keep = Array.FindIndex(layerOfColumn, layer => layer >= layers - dropped);
+            var subspace = features.TakeColumns(keep < 0 ? features.Columns : keep);
+            var clock = Stopwatch.StartNew();
+            var fromTrees = NNDescent.Compute(subspace, k, options: new NNDescentOptions { Seed = 42 });
+            double treeSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var started = previous is null ? fromTrees : NNDescent.Compute(subspace, k, options: new NNDescentOptions { Seed = 42, StartFrom = previous });
+            string startedTime = previous is null ? "-" : $"{clock.Elapsed.TotalSeconds:F1} s";
+            string line = $"k = {dropped} ({subspace.Columns} columns): from trees {treeSeconds:F1} s, from the previous subspace {startedTime}";
+            if (previous is not null)
+            {
+                line += $" (it starts with {previous.RecallAgainst(fromTrees):P1} of the neighbours found from trees)";
+            }
+
+            if (withExact)
+            {
+                clock.Restart();
+                var exact = ExactNeighbors.Compute(subspace, k);
+                line += $"; exact {clock.Elapsed.TotalSeconds:F1} s; recall from trees {fromTrees.RecallAgainst(exact):F4}, from the previous subspace {started.RecallAgainst(exact):F4}";
+            }
+
+            Console.WriteLine(line);
+            previous = started;
+        }
+
         break;
     }
 

@@ -53,6 +53,26 @@ public sealed class NeighborTests
     }
 
     [Fact]
+    public void NNDescentStartedFromAWiderSpacesNeighboursRefinesThem()
+    {
+        var (wide, _) = TestData.GaussianClusters(clusters: 8, perCluster: 400, columns: 30, centerSpread: 3.0, seed: 12);
+        var narrow = wide.TakeColumns(20);
+        const int k = 15;
+        var exact = ExactNeighbors.Compute(narrow, k);
+        var start = NNDescent.Compute(wide, k, options: new NNDescentOptions { Seed = 3 });
+        Assert.True(start.RecallAgainst(exact) < 0.9, $"the wide space's neighbours already match ({start.RecallAgainst(exact):F4}): no test of refinement");
+        var first = NNDescent.Compute(narrow, k, options: new NNDescentOptions { Seed = 3, StartFrom = start });
+        var second = NNDescent.Compute(narrow, k, options: new NNDescentOptions { Seed = 3, StartFrom = start });
+        Assert.True(first.RecallAgainst(exact) >= 0.95, $"recall {first.RecallAgainst(exact):F4}");
+        Assert.Equal(first.Indices, second.Indices);
+        Assert.Equal(first.Distances, second.Distances);
+
+        // Started from the exact answer, nothing can improve it: the start is what the rounds refine.
+        Assert.Equal(exact.Indices, NNDescent.Compute(narrow, k, options: new NNDescentOptions { Seed = 3, StartFrom = exact }).Indices);
+        Assert.Throws<ArgumentException>(() => NNDescent.Compute(narrow.TakeRows(Enumerable.Range(0, 100).ToArray()), k, options: new NNDescentOptions { StartFrom = exact }));
+    }
+
+    [Fact]
     public void AutoChoosesByWorkAndValidatesInput()
     {
         var data = TestData.Uniform(50, 3, seed: 2);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
+using Flare.Manifold.Neighbors;
 using Flare.Native;
 using Flare.Progress;
 
@@ -101,9 +102,10 @@ public static class FlareDetector
         SubspaceTrial? deciding = null;
         using (var stage = progress.Begin("searching a stable subspace", maxDropped + 1))
         {
+            KnnGraph? neighbors = null;
             for (var k = 0; k <= maxDropped && deciding is null; k++)
             {
-                var trial = StableSubspaceSearch.Try(features, k, options, cancellationToken);
+                var trial = StableSubspaceSearch.Try(features, k, options, ref neighbors, cancellationToken);
                 trials.Add(trial);
                 ProcessMemory.Release(); // hand this subspace's UMAP garbage back before the next one
                 string status;

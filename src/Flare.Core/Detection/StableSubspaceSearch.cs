@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
 using Flare.Manifold.Embedding;
+using Flare.Manifold.Neighbors;
 
 namespace Flare.Detection;
 
@@ -24,11 +25,16 @@ public sealed record SubspaceTrial(int DroppedLayers, int Columns, bool Stable, 
 /// </summary>
 public static class StableSubspaceSearch
 {
-    public static SubspaceTrial Try(LatentFeatures features, int droppedLayers, DetectionOptions options, CancellationToken cancellationToken = default)
+    /// <param name="neighbors">In: the neighbours found in the previous, larger subspace (null for the first), where
+    /// NN-descent starts instead of its random-projection trees: dropping a layer keeps most of them (docs/benchmarks.md,
+    /// "Subspace search"). Out: this subspace's neighbours, for the next.</param>
+    public static SubspaceTrial Try(LatentFeatures features, int droppedLayers, DetectionOptions options, ref KnnGraph? neighbors, CancellationToken cancellationToken = default)
     {
         var subspace = features.WithoutLastLayers(droppedLayers);
         var clock = Stopwatch.StartNew();
-        var embedding = Embed(subspace, options, cancellationToken);
+        var umap = UmapFor(subspace.Rows, options);
+        neighbors = NeighborSearch.Compute(subspace, umap.Options.NeighborCount, umap.Options.Metric, umap.Options.NeighborMethod, umap.Options.Seed, cancellationToken: cancellationToken, startFrom: neighbors);
+        var embedding = umap.FitGraph(neighbors, cancellationToken: cancellationToken);
         var umapSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         var clustering = new Hdbscan(new HdbscanOptions { MinClusterSize = options.MinClusterSizeFor(features.Count) }).Fit(embedding, cancellationToken: cancellationToken);
@@ -39,13 +45,16 @@ public static class StableSubspaceSearch
     }
 
     public static DenseMatrix Embed(DenseMatrix data, DetectionOptions options, CancellationToken cancellationToken = default) =>
-        new Umap(new UmapOptions
+        UmapFor(data.Rows, options).Fit(data, cancellationToken: cancellationToken);
+
+    private static Umap UmapFor(int rows, DetectionOptions options) =>
+        new(new UmapOptions
         {
-            NeighborCount = Math.Min(options.Neighbors, data.Rows - 1),
+            NeighborCount = Math.Min(options.Neighbors, rows - 1),
             MinDist = options.MinDist,
             Components = 2,
             Seed = options.Seed,
-        }).Fit(data, cancellationToken: cancellationToken);
+        });
 
     /// <summary>
     /// The walk of Algorithm 1: from the largest child of the root, down the largest child cluster,

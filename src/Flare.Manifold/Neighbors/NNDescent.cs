@@ -39,11 +39,22 @@ public static class NNDescent
         int iterations = options.Iterations ?? Math.Max(5, (int)Math.Round(Math.Log2(n)));
 
         var state = new State(prepared, k);
-        progress?.Report(new StageProgress("nn-descent: trees", 0));
-        var forest = RandomProjectionForest.Build(prepared, treeCount, leafSize, options.Seed, cancellationToken);
-        foreach (var tree in forest)
+        if (options.StartFrom is { } start)
         {
-            state.AddLeafPairs(tree, cancellationToken);
+            if (start.Count != n)
+            {
+                throw new ArgumentException($"the starting graph has {start.Count} points, the data {n}.", nameof(options));
+            }
+
+            state.AddNeighborsOf(start);
+        }
+        else
+        {
+            progress?.Report(new StageProgress("nn-descent: trees", 0));
+            foreach (var tree in RandomProjectionForest.Build(prepared, treeCount, leafSize, options.Seed, cancellationToken))
+            {
+                state.AddLeafPairs(tree, cancellationToken);
+            }
         }
 
         state.FillRandomly(options.Seed);
@@ -113,6 +124,22 @@ public static class NNDescent
                     Push(members[b], d, members[a], isNew: true);
                 }
             }
+        }
+
+        /// <summary>Each row takes the neighbours of the same point in the starting graph, measured in this space.</summary>
+        public void AddNeighborsOf(KnnGraph start)
+        {
+            Parallel.For(0, _n, i =>
+            {
+                var row = _data.ReadOnlyRow(i);
+                foreach (int j in start.NeighborIndices(i))
+                {
+                    if (j != i)
+                    {
+                        Push(i, VectorMath.SquaredDistance(row, _data.ReadOnlyRow(j)), j, isNew: true);
+                    }
+                }
+            });
         }
 
         /// <summary>Rows the trees left short of k get random points, as pynndescent's random initialisation does.</summary>

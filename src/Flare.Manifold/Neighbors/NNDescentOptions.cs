@@ -17,6 +17,12 @@ public sealed record NNDescentOptions
     /// <summary>New and old candidates sampled per point and round (umap-learn passes 60).</summary>
     public int MaxCandidates { get; init; } = 60;
 
+    /// <summary>
+    /// A graph of the same points found in a related space (for example with more columns) to start from instead of
+    /// random-projection trees: its neighbours are re-measured here and refined by the same rounds. Null: trees.
+    /// </summary>
+    public KnnGraph? StartFrom { get; init; }
+
     /// <summary>Stop once a round improves fewer than Delta * k * N heap entries.</summary>
     public double Delta { get; init; } = 0.001;
 }

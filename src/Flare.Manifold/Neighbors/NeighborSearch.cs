@@ -20,6 +20,7 @@ public static class NeighborSearch
     /// </summary>
     public const double ExactWorkLimit = 1e11;
 
+    /// <param name="startFrom">Neighbours of the same points in a related space, where NN-descent may start instead of its trees (the exact search ignores it).</param>
     public static KnnGraph Compute(
         DenseMatrix data,
         int k,
@@ -27,7 +28,8 @@ public static class NeighborSearch
         NeighborMethod method = NeighborMethod.Auto,
         int seed = 0,
         IProgress<StageProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        KnnGraph? startFrom = null)
     {
         Validate(data, k);
         bool exact = method switch
@@ -38,7 +40,7 @@ public static class NeighborSearch
         };
         return exact
             ? ExactNeighbors.Compute(data, k, metric, progress, cancellationToken)
-            : NNDescent.Compute(data, k, metric, new NNDescentOptions { Seed = seed }, progress, cancellationToken);
+            : NNDescent.Compute(data, k, metric, new NNDescentOptions { Seed = seed, StartFrom = startFrom }, progress, cancellationToken);
     }
 
     internal static void Validate(DenseMatrix data, int k)

@@ -13,6 +13,28 @@ public class ShippedArtifactsTests
 {
     private static string IssbaFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "issba-cifar10-seed0");
     private static string SibaFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "siba-cifar10-a2o-seed0");
+    private static string IadFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "iad-cifar10-a2o-seed0");
+
+    [Fact]
+    public void ShippedIadGeneratorsPoisonA2oWithCrossSamplesAsCoverTheSameForTheSameSeed()
+    {
+        var source = TriggerSource.Read(IadFolder);
+        var synthetic = SyntheticImages.Create(perClass: 4, classes: 10, height: 32, width: 32);
+        var clean = new ImageSet(32, 32, synthetic.Pixels, synthetic.Labels, source.Record.ClassNames, synthetic.SourcePaths, null);
+        PoisonedSet Poison() => Poisoner.Poison(clean, new PoisonOptions { Attack = "iad", Rate = 0.2, Seed = 4, TriggerFrom = source, Mode = "a2o" });
+        var set = Poison();
+
+        Assert.NotEmpty(set.Plan.Poisoned);
+        Assert.Equal(set.Plan.Poisoned.Length, set.Plan.Cover.Length);
+        var touched = set.Plan.Poisoned.Concat(set.Plan.Cover).ToHashSet();
+        for (var i = 0; i < clean.Count; i++)
+        {
+            var changed = !clean.Image(i).SequenceEqual(set.Images.Image(i));
+            Assert.Equal(touched.Contains(i), changed);
+            Assert.Equal(set.Plan.Poisoned.Contains(i) ? 0 : clean.Labels[i], set.Images.Labels[i]);
+        }
+        Assert.Equal(set.Images.Pixels, Poison().Images.Pixels);
+    }
 
     [Fact]
     public void ShippedSibaTriggerPoisonsA2oToItsTargetWithinItsNormAndSparsity()
