@@ -15,12 +15,18 @@ public class ShippedArtifactsTests
     private static string SibaFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "siba-cifar10-a2o-seed0");
     private static string IadFolder => Path.Combine(SharedData.RepositoryRoot, "artifacts", "iad-cifar10-a2o-seed0");
 
+    /// <summary>Synthetic 32x32 images under the class names the trigger was trained for (a reused trigger refuses others).</summary>
+    private static ImageSet SyntheticSetFor(TriggerSource source, int perClass)
+    {
+        var synthetic = SyntheticImages.Create(perClass, classes: source.Record.ClassNames.Length, height: 32, width: 32);
+        return new ImageSet(32, 32, synthetic.Pixels, synthetic.Labels, source.Record.ClassNames, synthetic.SourcePaths, null);
+    }
+
     [Fact]
     public void ShippedIadGeneratorsPoisonA2oWithCrossSamplesAsCoverTheSameForTheSameSeed()
     {
         var source = TriggerSource.Read(IadFolder);
-        var synthetic = SyntheticImages.Create(perClass: 4, classes: 10, height: 32, width: 32);
-        var clean = new ImageSet(32, 32, synthetic.Pixels, synthetic.Labels, source.Record.ClassNames, synthetic.SourcePaths, null);
+        var clean = SyntheticSetFor(source, perClass: 4);
         PoisonedSet Poison() => Poisoner.Poison(clean, new PoisonOptions { Attack = "iad", Rate = 0.2, Seed = 4, TriggerFrom = source, Mode = "a2o" });
         var set = Poison();
 
@@ -40,8 +46,7 @@ public class ShippedArtifactsTests
     public void ShippedSibaTriggerPoisonsA2oToItsTargetWithinItsNormAndSparsity()
     {
         var source = TriggerSource.Read(SibaFolder);
-        var synthetic = SyntheticImages.Create(perClass: 3, classes: 10, height: 32, width: 32);
-        var clean = new ImageSet(32, 32, synthetic.Pixels, synthetic.Labels, source.Record.ClassNames, synthetic.SourcePaths, null);
+        var clean = SyntheticSetFor(source, perClass: 3);
         var set = Poisoner.Poison(clean, new PoisonOptions { Attack = "siba", Mode = "a2o", Rate = 0.2, Seed = 2, TriggerFrom = source });
 
         Assert.NotEmpty(set.Plan.Poisoned);
