@@ -4,27 +4,35 @@ namespace Flare.Native;
 /// Bounds the native heap over a loop of batches. TorchRuntime keeps freed activation buffers on the
 /// malloc heap so that the next batch reuses them, but glibc does not always find room among them:
 /// a 64x64 feature extraction whose batches need about a gigabyte grew the heap by hundreds of
-/// megabytes a batch, to 10-13 GB resident. Trimming whenever the process holds twice what it held
-/// after the first batch made that extraction much slower (the next batches page-fault their
-/// activations anew); at <see cref="GrowthFactor"/> times it trims seldom and still bounds the heap
-/// (docs/benchmarks.md, "Memory at 64x64").
+/// megabytes a batch, to 10-13 GB resident, and a 50,000-image extraction at 32x32 grew by tens of
+/// megabytes a batch. The bound is measured from what one batch needs, the growth of the first batch,
+/// not from all the process holds (images, features, a trained model), which made a trim point of four
+/// times the resident size unreachable after a 50,000-image training. Trimming after every batch makes
+/// the next batches page-fault their activations anew; with <see cref="BatchesOfHeadroom"/> batches'
+/// worth of room it trims seldom (docs/benchmarks.md, "Memory at 64x64" and "Memory of the
+/// 50,000-image purify").
 /// </summary>
 public sealed class HeapGrowthGuard
 {
-    public const double GrowthFactor = 4;
+    /// <summary>How many first batches' worth of growth the heap may add before it is trimmed.</summary>
+    public const int BatchesOfHeadroom = 2;
 
-    private long baseline;
+    /// <summary>The least room, for loops whose first batch adds little (it reuses blocks freed before).</summary>
+    public const long MinimumHeadroomBytes = 256L << 20;
+
+    private readonly long beforeFirstBatch = ProcessMemory.ResidentBytes();
+    private long trimAbove;
 
     /// <summary>Call once per batch, at the same point of every batch.</summary>
     public void AfterBatch()
     {
         var resident = ProcessMemory.ResidentBytes();
-        if (resident <= 0) return;
-        if (baseline == 0)
+        if (resident <= 0 || beforeFirstBatch <= 0) return;
+        if (trimAbove == 0)
         {
-            baseline = resident;
+            trimAbove = resident + Math.Max(MinimumHeadroomBytes, BatchesOfHeadroom * (resident - beforeFirstBatch));
             return;
         }
-        if (resident > GrowthFactor * baseline) ProcessMemory.TrimNativeHeap();
+        if (resident > trimAbove) ProcessMemory.TrimNativeHeap();
     }
 }
