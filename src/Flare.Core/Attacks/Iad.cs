@@ -142,7 +142,9 @@ public sealed class Iad : PixelAttack, ILearnedAttack
         var values = image.ToArray();
         lock (gate)
         {
-            using var pause = CollectionPause.Begin();
+            // No collection pause: nothing here makes a temporary Scalar (the generators and Threshold
+            // hold theirs), and a pause per image, a no-GC region started thousands of times, grew the
+            // process by about 100 KB an image (docs/benchmarks.md, "Memory of the 50,000-image purify").
             using var noGrad = torch.no_grad();
             using var scope = NewDisposeScope();
             var input = torch.tensor(values, [1, ImageSet.Channels, Height, Width]);
@@ -179,7 +181,16 @@ public sealed class Iad : PixelAttack, ILearnedAttack
     }
 
     private static Tensor Threshold(Tensor mask) =>
-        (mask * Defaults.ThresholdSlope - Defaults.ThresholdSlope / 2).tanh() / (2 + Defaults.DistanceEpsilon) + 0.5;
+        mask.mul(ThresholdScalars.Slope).sub(ThresholdScalars.HalfSlope).tanh().div(ThresholdScalars.Scale).add(ThresholdScalars.Shift);
+
+    // Held for the process's lifetime, as IadGenerator's: Generate runs without a collection pause.
+    private static class ThresholdScalars
+    {
+        internal static readonly Scalar Slope = Defaults.ThresholdSlope.ToScalar();
+        internal static readonly Scalar HalfSlope = (Defaults.ThresholdSlope / 2).ToScalar();
+        internal static readonly Scalar Scale = (2 + Defaults.DistanceEpsilon).ToScalar();
+        internal static readonly Scalar Shift = 0.5.ToScalar();
+    }
 
     /// <summary>
     /// The diversity loss: the mean over pairs of ||x1 - x2|| / (||o1 - o2|| + epsilon) (root mean

@@ -73,7 +73,7 @@ public sealed class IadGenerator : nn.Module<Tensor, Tensor>
             : nn.functional.pad(pixels, [0, padRight, 0, padBottom], PaddingModes.Replicate);
         var output = layers.call(input).narrow(1, 0, outputs);
         if (padBottom != 0 || padRight != 0) output = output.narrow(2, 0, height).narrow(3, 0, width);
-        return (output.tanh() / (2 + Epsilon) + 0.5).MoveToOuterDisposeScope();
+        return output.tanh().div(OutputScalars.Scale).add(OutputScalars.Shift).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -103,5 +103,14 @@ public sealed class IadGenerator : nn.Module<Tensor, Tensor>
         var convolution = nn.Conv2d(inputs, outputs, 3, padding: 1);
         var norm = nn.BatchNorm2d(outputs, momentum: BatchNormMomentum);
         return relu ? nn.Sequential(convolution, norm, nn.ReLU()) : nn.Sequential(convolution, norm);
+    }
+
+    // Held for the process's lifetime: a temporary Scalar can be finalized while libtorch reads it
+    // (Native/CollectionPause.cs), and the per-image trigger path runs without a collection pause.
+    // A nested class, so that they are made on first use, after libtorch is loaded.
+    private static class OutputScalars
+    {
+        internal static readonly Scalar Scale = (2 + Epsilon).ToScalar();
+        internal static readonly Scalar Shift = 0.5.ToScalar();
     }
 }
