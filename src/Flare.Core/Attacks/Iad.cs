@@ -180,16 +180,13 @@ public sealed class Iad : PixelAttack, ILearnedAttack
         for (var i = 0; i < image.Length; i++) image[i] += mask[i % plane] * (pattern[i] - image[i]);
     }
 
-    private static Tensor Threshold(Tensor mask) =>
-        mask.mul(ThresholdScalars.Slope).sub(ThresholdScalars.HalfSlope).tanh().div(ThresholdScalars.Scale).add(ThresholdScalars.Shift);
+    private static Tensor Threshold(Tensor mask) => IadGenerator.Squash(mask.mul(ThresholdScalars.Slope).sub(ThresholdScalars.HalfSlope));
 
     // Held for the process's lifetime, as IadGenerator's: Generate runs without a collection pause.
     private static class ThresholdScalars
     {
         internal static readonly Scalar Slope = Defaults.ThresholdSlope.ToScalar();
         internal static readonly Scalar HalfSlope = (Defaults.ThresholdSlope / 2).ToScalar();
-        internal static readonly Scalar Scale = (2 + Defaults.DistanceEpsilon).ToScalar();
-        internal static readonly Scalar Shift = 0.5.ToScalar();
     }
 
     /// <summary>

@@ -73,8 +73,11 @@ public sealed class IadGenerator : nn.Module<Tensor, Tensor>
             : nn.functional.pad(pixels, [0, padRight, 0, padBottom], PaddingModes.Replicate);
         var output = layers.call(input).narrow(1, 0, outputs);
         if (padBottom != 0 || padRight != 0) output = output.narrow(2, 0, height).narrow(3, 0, width);
-        return output.tanh().div(OutputScalars.Scale).add(OutputScalars.Shift).MoveToOuterDisposeScope();
+        return Squash(output).MoveToOuterDisposeScope();
     }
+
+    /// <summary>tanh / (2 + epsilon) + 1/2: the generators' output, and (scaled first) the mask threshold.</summary>
+    internal static Tensor Squash(Tensor values) => values.tanh().div(OutputScalars.Scale).add(OutputScalars.Shift);
 
     /// <summary>
     /// Sets every BatchNorm layer's running statistics to those of <paramref name="pixels"/> and
