@@ -6,8 +6,8 @@ namespace Flare.Native;
 /// a 64x64 feature extraction whose batches need about a gigabyte grew the heap by hundreds of
 /// megabytes a batch, to 10-13 GB resident, and a 50,000-image extraction at 32x32 grew by tens of
 /// megabytes a batch. The bound is measured from what one batch needs, the growth of the first batch,
-/// not from all the process holds (images, features, a trained model), which made a trim point of four
-/// times the resident size unreachable after a 50,000-image training. Trimming after every batch makes
+/// not from all the process holds (images, features, a trained model): four times that let a
+/// 50,000-image extraction reach 2.4-2.6 GB before its first trim. Trimming after every batch makes
 /// the next batches page-fault their activations anew; with <see cref="BatchesOfHeadroom"/> batches'
 /// worth of room it trims seldom (docs/benchmarks.md, "Memory at 64x64" and "Memory of the
 /// 50,000-image purify").
