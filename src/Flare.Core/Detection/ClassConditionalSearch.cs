@@ -38,7 +38,7 @@ public static class ClassConditionalSearch
 
     /// <summary>Every cluster weighed within a label, members as indices into the whole data set; flagged ones passed a test and carry the samples they were extended by.</summary>
     /// <param name="excluded">Samples already flagged in the whole data set; they are left out of their labels.</param>
-    public static IReadOnlyList<SuspectCluster> Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, IReadOnlyList<bool> excluded, DetectionOptions options, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<SuspectCluster> Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, IReadOnlyList<bool> excluded, DetectionOptions options, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
@@ -58,7 +58,7 @@ public static class ClassConditionalSearch
         return Decide(candidates, groups.Count)
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
-                Members = c.Flagged ? Extend(features.Features, lastLayer, c) : c.Members,
+                Members = c.Flagged ? (penultimate is null ? Extend(features.Features, lastLayer, c) : Extend(penultimate, AllColumns(penultimate), c)) : c.Members,
                 Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / LargeShift, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
                 Shift = c.Shift,
                 Agreement = c.Agreement,
@@ -147,29 +147,45 @@ public static class ClassConditionalSearch
     }
 
     // A cluster holds the core of a label's poisoned group; the rest of it sits between the core and
-    // the label. On the line of the cluster's shift, a sample of the label joins it where the
-    // cluster's spread along that line, weighed by its size, explains the sample better than the
-    // rest's (two one-dimensional normals with the groups' sizes as priors).
-    private static int[] Extend(DenseMatrix features, int[] lastLayer, Candidate cluster)
+    // the label. On the line from the rest of the label to the cluster (their mean difference over the
+    // rest's variance per column: a diagonal discriminant), a sample of the label joins it where the
+    // cluster's spread along that line, weighed by its size, explains the sample better than the rest's
+    // (two one-dimensional normals with the groups' sizes as priors). The line is drawn where the
+    // classifier reads, the input of the model's last linear layer, when the model has one Flare can
+    // read: a poisoned sample reaches its label only through what the trigger adds there, even when its
+    // BatchNorm minima look like the rest's. Otherwise it is the last BatchNorm layer's channels, where
+    // the shift was measured. docs/results.md, "Extending a label's group", has what each recovered.
+    private static int[] Extend(DenseMatrix space, int[] columns, Candidate cluster)
     {
         var inCluster = new HashSet<int>(cluster.Members);
+        var rest = cluster.LabelRows.Where(r => !inCluster.Contains(r)).ToArray();
+        var weight = new double[columns.Length];
+        var restMean = new double[columns.Length];
+        for (var q = 0; q < columns.Length; q++)
+        {
+            var column = columns[q];
+            restMean[q] = rest.Average(r => (double)space[r, column]);
+            var variance = rest.Sum(r => Square(space[r, column] - restMean[q])) / rest.Length;
+            // a column constant within the label says nothing
+            if (variance >= Square(ConstantChannel)) weight[q] = (cluster.Members.Average(r => (double)space[r, column]) - restMean[q]) / variance;
+        }
         var position = new Dictionary<int, double>();
         foreach (var row in cluster.LabelRows)
         {
             double projection = 0;
-            for (var q = 0; q < lastLayer.Length; q++)
-                if (cluster.RestDeviation[q] >= ConstantChannel)
-                    projection += cluster.Offset[q] * (features[row, lastLayer[q]] - cluster.RestMean[q]) / cluster.RestDeviation[q];
+            for (var q = 0; q < columns.Length; q++) projection += weight[q] * (space[row, columns[q]] - restMean[q]);
             position[row] = projection;
         }
         var inside = Normal.Fit(cluster.Members.Select(r => position[r]));
-        var outside = Normal.Fit(cluster.LabelRows.Where(r => !inCluster.Contains(r)).Select(r => position[r]));
+        var outside = Normal.Fit(rest.Select(r => position[r]));
         var joined = new HashSet<int>(cluster.Members);
         foreach (var row in cluster.LabelRows)
             if (position[row] > outside.Mean && inside.LogDensity(position[row]) + Math.Log(inside.Count) > outside.LogDensity(position[row]) + Math.Log(outside.Count))
                 joined.Add(row);
         return joined.Order().ToArray();
     }
+
+    private static int[] AllColumns(DenseMatrix matrix) => Enumerable.Range(0, matrix.Columns).ToArray();
 
     private readonly record struct Normal(double Mean, double Deviation, int Count)
     {

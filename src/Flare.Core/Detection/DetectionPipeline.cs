@@ -54,7 +54,7 @@ public static class DetectionPipeline
         var extraction = clock.Elapsed.TotalSeconds;
         var fit = ModelFit.Measure(features.Predictions, images, metadata);
         if (fit.Warning is { } warning) progress.Message($"warning: {warning}");
-        var detection = FlareDetector.Detect(features.For(options.Representation), options, progress, images.Labels, cancellationToken);
+        var detection = FlareDetector.Detect(features.For(options.Representation), options, progress, images.Labels, features.Penultimate, cancellationToken);
         return new PipelineResult(features, detection, detection.Times with { Extraction = extraction }, fit);
     }
 }

@@ -88,7 +88,8 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, CancellationToken cancellationToken = default)
+    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged group is extended (<see cref="ClassConditionalSearch"/>); without it, along the group's last-layer shift.</param>
+    public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var minClusterSize = options.MinClusterSizeFor(features.Count);
@@ -137,7 +138,7 @@ public static class FlareDetector
         if (searchedLabels)
         {
             using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
-            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, (bool[])flagged.Clone(), options, cancellationToken);
+            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, (bool[])flagged.Clone(), options, penultimate, cancellationToken);
             foreach (var group in groups.Where(i => i.Flagged))
                 foreach (var point in group.Members) flagged[point] = true;
             suspects.AddRange(groups);

@@ -16,8 +16,8 @@ public sealed class FlarePoisonDetector(DetectionOptions options) : IPoisonDetec
 
     public DetectorOutcome Detect(DetectorInput input, IProgressSink progress, CancellationToken cancellationToken = default)
     {
-        var features = input.Evidence.BatchNormFeatures(progress).For(options.Representation);
-        var result = FlareDetector.Detect(features, options, progress, input.Evidence.Images.Labels, cancellationToken);
+        var extracted = input.Evidence.BatchNormFeatures(progress);
+        var result = FlareDetector.Detect(extracted.For(options.Representation), options, progress, input.Evidence.Images.Labels, extracted.Penultimate, cancellationToken);
         var notes = new List<string> { result.Verdict };
         if (result.DroppedLayers is { } k) notes.Add($"poisoned cluster found with the last {k} BatchNorm layers dropped ({options.Representation.ToName()} features)");
         return new DetectorOutcome(result.Flagged, result.Suspicion, notes);

@@ -11,10 +11,11 @@ using static TorchSharp.torch;
 namespace Flare.Detection;
 
 /// <summary>
-/// Both FLARE representations of a data set, from one no-grad pass over it, and the class the
-/// model predicted for each sample in that pass (to measure how well it fits the data).
+/// Both FLARE representations of a data set, from one no-grad pass over it, the class the model
+/// predicted for each sample in that pass (to measure how well it fits the data), and the input of
+/// the model's last linear layer (null where the model has none Flare can read, as in ONNX graphs).
 /// </summary>
-public sealed record ExtractedFeatures(LatentFeatures PerChannel, LatentFeatures PerLayer, int[] Predictions)
+public sealed record ExtractedFeatures(LatentFeatures PerChannel, LatentFeatures PerLayer, int[] Predictions, DenseMatrix? Penultimate = null)
 {
     public LatentFeatures For(Representation representation) =>
         representation == Representation.Channel ? PerChannel : PerLayer;
@@ -44,6 +45,17 @@ public static class LatentExtractor
         // the forward pass they are concatenated into the batch's rows and copied out in one block.
         var batchMinima = new Tensor[layers.Count];
         var removeHooks = new List<Action>();
+        // The classifier head's input: where the extension of a label's flagged group is measured.
+        var head = model.modules().OfType<Linear>().LastOrDefault();
+        var penultimateWidth = head is null ? 0 : (int)head.in_features;
+        var penultimate = new float[(long)images.Count * penultimateWidth];
+        Tensor? batchPenultimate = null;
+        if (head is not null)
+            removeHooks.Add(head.register_forward_pre_hook((_, input) =>
+            {
+                batchPenultimate = input.flatten(1).DetachFromDisposeScope();
+                return input;
+            }).remove);
         for (var l = 0; l < layers.Count; l++)
         {
             var layer = l;
@@ -78,11 +90,15 @@ public static class LatentExtractor
                         var logits = model.call(BatchTensors.Images(buffer, batchCount, images.Height, images.Width));
                         BatchTensors.CopyOut(torch.cat(batchMinima, 1), perChannel.AsSpan(batchStart * width, batchCount * width));
                         BatchTensors.CopyOut(logits.argmax(1).to_type(ScalarType.Int32), predictions.AsSpan(batchStart, batchCount));
+                        if (batchPenultimate is not null)
+                            BatchTensors.CopyOut(batchPenultimate, penultimate.AsSpan(batchStart * penultimateWidth, batchCount * penultimateWidth));
                     }
                     finally
                     {
                         foreach (var minima in batchMinima) minima?.Dispose();
                         Array.Clear(batchMinima);
+                        batchPenultimate?.Dispose();
+                        batchPenultimate = null;
                     }
                 }
                 heap.AfterBatch();
@@ -95,7 +111,8 @@ public static class LatentExtractor
             ProcessMemory.Release();
         }
 
-        return FromPerChannel(perChannel, images.Count, channelsPerLayer, predictions);
+        return FromPerChannel(perChannel, images.Count, channelsPerLayer, predictions)
+            with { Penultimate = head is null ? null : new DenseMatrix(images.Count, penultimateWidth, penultimate) };
     }
 
     /// <summary>Both representations from the per-channel minima (one row per sample, layer after layer in forward order).</summary>

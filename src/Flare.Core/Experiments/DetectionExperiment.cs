@@ -67,6 +67,7 @@ public static class DetectionExperiment
 {
     public const string TruthFile = "truth.txt";
     public const string LabelsFile = "labels.txt";
+    public const string PenultimateFile = "features-penultimate.npy";
 
     public static ExperimentOutcome Run(ExperimentCase @case, ExperimentSettings settings, ImageSet cleanTrain, ImageSet cleanTest, string caseFolder, IProgressSink progress)
     {
@@ -106,6 +107,7 @@ public static class DetectionExperiment
         var extractionSeconds = clock.Elapsed.TotalSeconds;
         features.PerChannel.Save(Path.Combine(caseFolder, "features-channel.npy"), Path.Combine(caseFolder, "features-channel-layers.csv"));
         features.PerLayer.Save(Path.Combine(caseFolder, "features-layer.npy"), Path.Combine(caseFolder, "features-layer-layers.csv"));
+        if (features.Penultimate is { } penultimate) Npy.Write(Path.Combine(caseFolder, PenultimateFile), penultimate);
 
         var outcome = new ExperimentOutcome
         {
@@ -120,7 +122,7 @@ public static class DetectionExperiment
             AttackSuccessRate = asr,
             TrainingSeconds = trainingSeconds,
             ExtractionSeconds = extractionSeconds,
-            Detection = settings.SkipDetection ? [] : [Detect(features.PerLayer, poisoned, images.Labels, settings.Detection, progress), Detect(features.PerChannel, poisoned, images.Labels, settings.Detection, progress)],
+            Detection = settings.SkipDetection ? [] : [Detect(features.PerLayer, poisoned, images.Labels, features.Penultimate, settings.Detection, progress), Detect(features.PerChannel, poisoned, images.Labels, features.Penultimate, settings.Detection, progress)],
         };
         File.WriteAllText(Path.Combine(caseFolder, "outcome.json"), JsonSerializer.Serialize(outcome, ExperimentTable.Json));
         return outcome;
@@ -135,8 +137,11 @@ public static class DetectionExperiment
         var labelsPath = Path.Combine(caseFolder, LabelsFile);
         if (!File.Exists(labelsPath)) throw new FlareException($"{caseFolder}: no {LabelsFile} (written by flare bench detection since the class-conditional stage); re-run the case");
         var labels = File.ReadAllLines(labelsPath).Select(l => int.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        // Cases saved before the penultimate activations were kept extend a label's groups in the last BatchNorm layer.
+        var penultimatePath = Path.Combine(caseFolder, PenultimateFile);
+        var penultimate = File.Exists(penultimatePath) ? Npy.ReadMatrix(penultimatePath) : null;
         var detections = new[] { Representation.Layer, Representation.Channel }
-            .Select(r => Detect(LoadFeatures(caseFolder, r), poisoned, labels, options, progress))
+            .Select(r => Detect(LoadFeatures(caseFolder, r), poisoned, labels, penultimate, options, progress))
             .ToList();
         var outcome = previous with { Detection = detections };
         File.WriteAllText(Path.Combine(caseFolder, "outcome.json"), JsonSerializer.Serialize(outcome, ExperimentTable.Json));
@@ -152,9 +157,9 @@ public static class DetectionExperiment
         return new LatentFeatures(matrix, layers, representation);
     }
 
-    private static RepresentationOutcome Detect(LatentFeatures features, bool[] poisoned, int[] labels, DetectionOptions options, IProgressSink progress)
+    private static RepresentationOutcome Detect(LatentFeatures features, bool[] poisoned, int[] labels, DenseMatrix? penultimate, DetectionOptions options, IProgressSink progress)
     {
-        var result = FlareDetector.Detect(features, options with { Representation = features.Representation }, progress, labels);
+        var result = FlareDetector.Detect(features, options with { Representation = features.Representation }, progress, labels, penultimate);
         var metrics = DetectionMetrics.Compute(result.Flagged, poisoned);
         return new RepresentationOutcome(features.Representation.ToName(), result.DroppedLayers, result.FlaggedCount,
             metrics.TruePositiveRate, metrics.FalsePositiveRate, metrics.Precision, result.Verdict,

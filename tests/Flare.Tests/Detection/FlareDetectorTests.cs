@@ -91,6 +91,24 @@ public class ClassConditionalSearchTests
     }
 
     [Fact]
+    public void AFlaggedGroupIsExtendedWhereTheClassifierReads()
+    {
+        // All-to-all poison whose core is the tight group of every label, plus 16 poisoned samples per
+        // label that look like their label in every BatchNorm feature; only the classifier's input
+        // (the penultimate activations) carries their trigger.
+        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), hidden: 16);
+        var penultimate = fixture.Penultimate(seed: 26, triggerShift: 8);
+
+        var alongTheLastLayer = fixture.Score(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+
+        var metrics = fixture.Score(suspects);
+        Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
+        Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
+        Assert.True(alongTheLastLayer.TruePositiveRate < 0.9, $"the last layer alone found {alongTheLastLayer.TruePositiveRate:P1} of the poison, hidden samples included");
+    }
+
+    [Fact]
     public void ASharedTriggerShiftIsFlaggedThoughNoLabelShiftsFar()
     {
         // Untargeted: a moderate shift (0.7 standard deviations) in a direction no class mean spans,
@@ -178,6 +196,8 @@ public class ClassConditionalSearchTests
     /// channel l) in the last (48 channels), with unit noise. The first <see cref="Group"/> samples of every label
     /// form a tight group 6 away in the early layers, shifted in the last layer as the case says.
     /// With <c>island</c>, label 0's group is far from everything instead: an island of the whole set.
+    /// With <c>hidden</c>, that many more samples per label are poisoned but look like the rest of
+    /// their label in these features (see <see cref="Penultimate"/>).
     /// </summary>
     private sealed record LabelFixture(LatentFeatures Features, int[] Labels, bool[] Truth)
     {
@@ -211,7 +231,19 @@ public class ClassConditionalSearchTests
             return shift;
         }
 
-        public static LabelFixture Build(ulong seed, Func<int, double[]> group, int labels = LabelCount, bool island = false)
+        /// <summary>Sixteen penultimate activations per sample: unit noise, and every poisoned sample of label l <paramref name="triggerShift"/> away on column l.</summary>
+        public DenseMatrix Penultimate(ulong seed, double triggerShift)
+        {
+            var random = new SeededRandom(seed);
+            const int Columns = 16;
+            var values = new float[Labels.Length * Columns];
+            for (var i = 0; i < Labels.Length; i++)
+                for (var c = 0; c < Columns; c++)
+                    values[i * Columns + c] = (float)(random.NextGaussian() + (Truth[i] && c == Labels[i] ? triggerShift : 0));
+            return new DenseMatrix(Labels.Length, Columns, values);
+        }
+
+        public static LabelFixture Build(ulong seed, Func<int, double[]> group, int labels = LabelCount, bool island = false, int hidden = 0)
         {
             var random = new SeededRandom(seed);
             var rows = new List<float[]>();
@@ -234,7 +266,7 @@ public class ClassConditionalSearchTests
                         row[4 + c] = (float)((c == label ? 4 : 0) + shift[c] + random.NextGaussian());
                     rows.Add(row);
                     labelOf.Add(label);
-                    truth.Add(inGroup);
+                    truth.Add(inGroup || i < Group + hidden);
                 }
             int[] layers = [0, 0, 1, 1, .. Enumerable.Repeat(2, LastChannels)];
             return new LabelFixture(new LatentFeatures(DenseMatrix.FromRows(rows), layers, Representation.Channel), labelOf.ToArray(), truth.ToArray());
