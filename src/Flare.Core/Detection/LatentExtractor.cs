@@ -46,7 +46,7 @@ public static class LatentExtractor
         var batchMinima = new Tensor[layers.Count];
         var removeHooks = new List<Action>();
         // The classifier head's input: where the extension of a label's flagged group is measured.
-        var head = model.modules().OfType<Linear>().LastOrDefault();
+        var head = ClassifierHead(model);
         var penultimateWidth = head is null ? 0 : (int)head.in_features;
         var penultimate = new float[(long)images.Count * penultimateWidth];
         Tensor? batchPenultimate = null;
@@ -114,6 +114,9 @@ public static class LatentExtractor
         return FromPerChannel(perChannel, images.Count, channelsPerLayer, predictions)
             with { Penultimate = head is null ? null : new DenseMatrix(images.Count, penultimateWidth, penultimate) };
     }
+
+    /// <summary>The model's last linear layer, whose input is the penultimate activations; null when it has none.</summary>
+    internal static Linear? ClassifierHead(ImageClassifier model) => model.modules().OfType<Linear>().LastOrDefault();
 
     /// <summary>Both representations from the per-channel minima (one row per sample, layer after layer in forward order).</summary>
     internal static ExtractedFeatures FromPerChannel(float[] perChannel, int count, int[] channelsPerLayer, int[] predictions)

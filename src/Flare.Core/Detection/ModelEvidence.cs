@@ -5,7 +5,6 @@ using Flare.Native;
 using Flare.Progress;
 using Flare.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Flare.Detection;
@@ -47,6 +46,8 @@ public sealed class ModelEvidence
     /// <summary>The input of the model's last linear layer for every training image (N x D).</summary>
     public DenseMatrix Penultimate(IProgressSink progress)
     {
+        // The BatchNorm pass records them too; a pass of their own is needed only before it has run.
+        penultimate ??= batchNormFeatures?.Penultimate;
         if (penultimate is null) ExtractPenultimate(progress);
         return penultimate!;
     }
@@ -54,6 +55,7 @@ public sealed class ModelEvidence
     /// <summary>The model's predicted class for every training image.</summary>
     public int[] Predictions(IProgressSink progress)
     {
+        predictions ??= batchNormFeatures?.Predictions;
         if (predictions is null) ExtractPenultimate(progress);
         return predictions!;
     }
@@ -110,7 +112,7 @@ public sealed class ModelEvidence
     // One pass records the last linear layer's input and the predictions.
     private void ExtractPenultimate(IProgressSink progress)
     {
-        var head = Model.modules().OfType<Linear>().LastOrDefault()
+        var head = LatentExtractor.ClassifierHead(Model)
             ?? throw new FlareException($"{Metadata.Architecture}: the model has no linear layer to read penultimate activations from");
         var width = (int)head.in_features;
         var values = new float[(long)Images.Count * width];
