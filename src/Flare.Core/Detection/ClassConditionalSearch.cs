@@ -22,10 +22,11 @@ public static class ClassConditionalSearch
 
     /// <summary>
     /// A large shift must also be this many times the median shift of every cluster weighed in the
-    /// data set: where the model's last layer has not collapsed each label (a model that did not fit),
-    /// every group shifts, and none of it is evidence.
+    /// data set: where the model has not collapsed each label (a model that did not fit), every group
+    /// shifts, and none of it is evidence. Per space, because clusters found where their shift is
+    /// measured (the penultimate activations) are shifted there by their selection alone.
     /// </summary>
-    public const double LargeShiftOverTypical = 4.0;
+    public const double LargeShiftOverTypicalLastLayer = 4.0, LargeShiftOverTypicalPenultimate = 1.5;
 
     /// <summary>A medium effect: the least shift a cluster needs before its direction is compared across labels.</summary>
     public const double SharedShiftFloor = 0.5;
@@ -43,27 +44,41 @@ public static class ClassConditionalSearch
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
         var groups = Enumerable.Range(0, labels.Count).Where(i => !excluded[i]).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => (Label: g.Key, Rows: g.ToArray())).ToList();
-        var lastLayer = LastLayerColumns(features);
-        // The shift is measured per channel of the last layer (the per-layer representation keeps a
-        // summary of each layer), compared across labels, and its unexplained part needs more
-        // channels than the class means span.
-        if (features.Representation != Representation.Channel || groups.Count < MinLabels || lastLayer.Length <= groups.Count) return [];
-        var subspace = features.WithoutLastLayers(droppedLayers);
+        var read = penultimate is null ? ReadSpace.LastLayer(features) : ReadSpace.Penultimate(penultimate);
+        // The last BatchNorm layer stands in only with per-channel features (the per-layer
+        // representation keeps one summary of it). A shift is compared across labels, and its
+        // unexplained part needs more columns than the class means span.
+        if (penultimate is null && features.Representation != Representation.Channel) return [];
+        if (groups.Count < MinLabels || read.Columns.Length <= groups.Count) return [];
+        var clusterSpace = penultimate ?? features.WithoutLastLayers(droppedLayers);
         var minClusterSize = options.MinClusterSizeFor(features.Count);
         var candidates = new List<Candidate>();
         foreach (var (label, rows) in groups)
-            candidates.AddRange(ClusterLabel(subspace, features.Features, label, rows, lastLayer, minClusterSize, options, cancellationToken));
-        var unexplained = new UnexplainedShift(features.Features, lastLayer, groups);
+            candidates.AddRange(ClusterLabel(clusterSpace, read, label, rows, minClusterSize, options, cancellationToken));
+        var unexplained = new UnexplainedShift(read, groups);
         foreach (var candidate in candidates) candidate.Unexplained = unexplained.Of(candidate);
-        return Decide(candidates, groups.Count)
+        var large = Decide(candidates, groups.Count, read.LargeShiftOverTypical);
+        return candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
-                Members = c.Flagged ? (penultimate is null ? Extend(features.Features, lastLayer, c) : Extend(penultimate, AllColumns(penultimate), c)) : c.Members,
-                Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / LargeShift, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
+                Members = c.Flagged ? Extend(read, c) : c.Members,
+                Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / large, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
                 Shift = c.Shift,
+                ShiftSpace = read.Name,
+                LargeShiftBar = large,
                 Agreement = c.Agreement,
             })
             .ToList();
+    }
+
+    /// <summary>Where the classifier reads: the input of the model's last linear layer, else the last BatchNorm layer's channels.</summary>
+    private sealed record ReadSpace(string Name, DenseMatrix Matrix, int[] Columns, double LargeShiftOverTypical)
+    {
+        public static ReadSpace Penultimate(DenseMatrix penultimate) =>
+            new("penultimate activations", penultimate, Enumerable.Range(0, penultimate.Columns).ToArray(), LargeShiftOverTypicalPenultimate);
+
+        public static ReadSpace LastLayer(LatentFeatures features) =>
+            new("last BatchNorm layer", features.Features, Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] == features.LayerCount - 1).ToArray(), LargeShiftOverTypicalLastLayer);
     }
 
     private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] GroupMean, double[] RestMean, double[] RestDeviation)
@@ -75,28 +90,26 @@ public static class ClassConditionalSearch
         public bool Flagged { get; set; }
     }
 
-    private static int[] LastLayerColumns(LatentFeatures features) =>
-        Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] == features.LayerCount - 1).ToArray();
-
     // Every cluster of the label's condensed tree that is a group of it, not most of it: from the
     // whole set's smallest cluster (a label's own fragments outlast a poisoned group when the size is
     // scaled down to a label) to half the label.
-    private static IEnumerable<Candidate> ClusterLabel(DenseMatrix subspace, DenseMatrix features, int label, int[] rows, int[] lastLayer, int minClusterSize, DetectionOptions options, CancellationToken cancellationToken)
+    private static IEnumerable<Candidate> ClusterLabel(DenseMatrix clusterSpace, ReadSpace read, int label, int[] rows, int minClusterSize, DetectionOptions options, CancellationToken cancellationToken)
     {
         if (rows.Length < 2 * minClusterSize) yield break;
-        var embedding = StableSubspaceSearch.Embed(subspace.TakeRows(rows), options, cancellationToken);
+        var embedding = StableSubspaceSearch.Embed(clusterSpace.TakeRows(rows), options, cancellationToken);
         var tree = new Hdbscan(new HdbscanOptions { MinClusterSize = minClusterSize }).Fit(embedding, cancellationToken: cancellationToken).CondensedTree;
         for (var cluster = tree.Root + 1; cluster < tree.Root + tree.ClusterCount; cluster++)
         {
             var points = tree.Points(cluster);
             if (points.Length < minClusterSize || points.Length > rows.Length / 2) continue;
-            yield return MeasureShift(features, lastLayer, label, rows, points);
+            yield return MeasureShift(read, label, rows, points);
         }
     }
 
     // Per last-layer channel, the group's mean minus the rest of its label's, in the rest's standard deviations.
-    private static Candidate MeasureShift(DenseMatrix features, int[] lastLayer, int label, int[] rows, int[] points)
+    private static Candidate MeasureShift(ReadSpace read, int label, int[] rows, int[] points)
     {
+        var (_, features, lastLayer, _) = read;
         var inGroup = new bool[rows.Length];
         foreach (var p in points) inGroup[p] = true;
         var offset = new double[lastLayer.Length];
@@ -129,7 +142,8 @@ public static class ClassConditionalSearch
     // Two ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
     // at once (each label's poison comes from another class, so the directions differ). Shared trigger
     // (untargeted): a smaller shift whose unexplained part points the same way in the median other label.
-    private static IEnumerable<Candidate> Decide(List<Candidate> candidates, int labelCount)
+    // Flags the candidates and returns the shift that counted as large.
+    private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical)
     {
         foreach (var candidate in candidates)
         {
@@ -138,12 +152,12 @@ public static class ClassConditionalSearch
             candidate.Agreement = best.Length == 0 ? 0 : Math.Max(0, best[best.Length / 2]);
         }
         var typical = candidates.Count == 0 ? 0 : candidates.Select(c => c.Shift).Order().ElementAt(candidates.Count / 2);
-        var large = Math.Max(LargeShift, LargeShiftOverTypical * typical);
+        var large = Math.Max(LargeShift, largeShiftOverTypical * typical);
         var labelsWithLargeShift = candidates.Where(c => c.Shift >= large).Select(c => c.Label).Distinct().Count();
         var allToAll = 2 * labelsWithLargeShift >= labelCount;
         foreach (var candidate in candidates)
             candidate.Flagged = (allToAll && candidate.Shift >= large) || (candidate.Shift >= SharedShiftFloor && candidate.Agreement >= SharedDirection);
-        return candidates;
+        return large;
     }
 
     // A cluster holds the core of a label's poisoned group; the rest of it sits between the core and
@@ -155,8 +169,9 @@ public static class ClassConditionalSearch
     // read: a poisoned sample reaches its label only through what the trigger adds there, even when its
     // BatchNorm minima look like the rest's. Otherwise it is the last BatchNorm layer's channels, where
     // the shift was measured. docs/results.md, "Extending a label's group", has what each recovered.
-    private static int[] Extend(DenseMatrix space, int[] columns, Candidate cluster)
+    private static int[] Extend(ReadSpace read, Candidate cluster)
     {
+        var (_, space, columns, _) = read;
         var inCluster = new HashSet<int>(cluster.Members);
         var rest = cluster.LabelRows.Where(r => !inCluster.Contains(r)).ToArray();
         var weight = new double[columns.Length];
@@ -185,8 +200,6 @@ public static class ClassConditionalSearch
         return joined.Order().ToArray();
     }
 
-    private static int[] AllColumns(DenseMatrix matrix) => Enumerable.Range(0, matrix.Columns).ToArray();
-
     private readonly record struct Normal(double Mean, double Deviation, int Count)
     {
         public static Normal Fit(IEnumerable<double> values)
@@ -213,8 +226,9 @@ public static class ClassConditionalSearch
         private readonly double[] deviation;
         private readonly List<double[]> classBasis = [];
 
-        public UnexplainedShift(DenseMatrix features, int[] columns, IReadOnlyList<(int Label, int[] Rows)> labels)
+        public UnexplainedShift(ReadSpace read, IReadOnlyList<(int Label, int[] Rows)> labels)
         {
+            var (_, features, columns, _) = read;
             var all = labels.SelectMany(l => l.Rows).ToArray();
             this.features = features;
             this.columns = columns;

@@ -35,8 +35,14 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Whole set: the density at which it splits off over the density at which the majority splits.</summary>
     public double? Isolation { get; init; }
 
-    /// <summary>Within a label: the last-layer shift from the rest of the label, in its standard deviations (RMS over channels).</summary>
+    /// <summary>Within a label: the shift from the rest of the label, in its standard deviations (RMS over columns), measured in <see cref="ShiftSpace"/>.</summary>
     public double? Shift { get; init; }
+
+    /// <summary>Within a label: where the shift was measured (the penultimate activations, else the last BatchNorm layer).</summary>
+    public string? ShiftSpace { get; init; }
+
+    /// <summary>Within a label: the shift that counted as large in this data set (at least 1, and a multiple of the median cluster's).</summary>
+    public double? LargeShiftBar { get; init; }
 
     /// <summary>Within a label: the cosine by which its shift recurs in the median other label.</summary>
     public double? Agreement { get; init; }

@@ -190,7 +190,7 @@ public static class DetectionReport
     /// <summary>The within-label stage's setting, for the reports' settings line.</summary>
     public static string LabelStageSetting(DetectionOptions options) =>
         options.WithinLabels
-            ? $"within labels: last-layer shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypical:G2}x the median) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
+            ? $"within labels: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
             : "within labels: off";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
@@ -216,11 +216,11 @@ public static class DetectionReport
 
     private static string Describe(SuspectCluster s) => s.Isolation is { } isolation
         ? $"{s.Size} samples in the whole data set at k = {s.DroppedLayers}, splitting off at {isolation:G2} of the density at which the rest splits"
-        : $"{s.Size} samples within label {s.Label} at k = {s.DroppedLayers}, shifted {s.Shift:G2} standard deviations from the rest of the label in the last layer, agreement {s.Agreement:G2} with other labels";
+        : $"{s.Size} samples within label {s.Label}, shifted {s.Shift:G2} standard deviations from the rest of the label in the {s.ShiftSpace}, agreement {s.Agreement:G2} with other labels";
 
     private static string Shortfall(SuspectCluster s, DetectionOptions options) => s.Isolation is not null
         ? $"above the {options.Isolation:G2} an island needs"
-        : $"short of a {ClassConditionalSearch.LargeShift:G2} shift (and {ClassConditionalSearch.LargeShiftOverTypical:G2}x the median cluster's) in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+        : $"short of the {s.LargeShiftBar:G2} shift that counted as large here in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     private static void AppendEvidence(StringBuilder text, DetectionRun run)
     {

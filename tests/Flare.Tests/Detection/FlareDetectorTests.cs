@@ -109,6 +109,38 @@ public class ClassConditionalSearchTests
     }
 
     [Fact]
+    public void GroupsAreFoundAndMeasuredWhereTheClassifierReads()
+    {
+        // Each label's poisoned group is apart in the early layers but not shifted in the last
+        // BatchNorm layer; only the classifier's input (the penultimate activations) carries its
+        // trigger, 8 on the label's own column. The stage clusters and measures there.
+        var fixture = LabelFixture.Build(seed: 27, group: _ => LabelFixture.NoShift);
+        var penultimate = fixture.Penultimate(seed: 28, triggerShift: 8);
+
+        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+
+        Assert.DoesNotContain(alongTheLastLayer, s => s.Flagged);
+        var metrics = fixture.Score(suspects);
+        Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
+        Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
+        Assert.All(suspects, s => Assert.Equal("penultimate activations", s.ShiftSpace));
+        Assert.All(suspects, s => Assert.True(s.LargeShiftBar >= ClassConditionalSearch.LargeShift));
+    }
+
+    [Fact]
+    public void PenultimateActivationsWithoutATriggerFlagNothing()
+    {
+        var fixture = LabelFixture.Build(seed: 29, group: _ => LabelFixture.NoShift);
+        var penultimate = fixture.Penultimate(seed: 30, triggerShift: 0);
+
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+
+        Assert.DoesNotContain(suspects, s => s.Flagged);
+        Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
+    }
+
+    [Fact]
     public void ASharedTriggerShiftIsFlaggedThoughNoLabelShiftsFar()
     {
         // Untargeted: a moderate shift (0.7 standard deviations) in a direction no class mean spans,
@@ -212,6 +244,9 @@ public class ClassConditionalSearchTests
                 foreach (var member in suspect.Members) flagged[member] = true;
             return DetectionMetrics.Compute(flagged, Truth);
         }
+
+        /// <summary>A group not shifted in the last layer.</summary>
+        public static double[] NoShift => new double[LastChannels];
 
         /// <summary>A last-layer shift of <paramref name="size"/> (RMS over channels) from class l towards class other.</summary>
         public static double[] TowardsClass(int label, int other, double size)
