@@ -8,12 +8,13 @@ namespace Flare.Detection;
 /// set. All-to-all and untargeted attacks put poisoned images in every label, and each label's share
 /// does not split off the benign data any earlier than benign groups do. Within its label, though,
 /// a poisoned group is other classes' images that the model maps to this label through the trigger,
-/// not through the label's own class evidence. The last layer, the one the classifier reads, shows
-/// it: there the label's benign groups have collapsed onto the label's own representation, while the
-/// poisoned group stands apart (a shift of the group's mean from the rest of its label, measured in
-/// the label's own standard deviations per channel). A chain of named stages: cluster each label,
-/// measure each cluster's last-layer shift, decide, extend the flagged groups along their shift.
-/// Measured margins and the held-out check: docs/results.md, "Within each label".
+/// not through the label's own class evidence. Where the classifier reads (the input of the model's
+/// last linear layer; the last BatchNorm layer for models Flare cannot read that from) the label's
+/// benign images have collapsed onto the label's own representation, while the poisoned group
+/// stands apart as a cluster of its own, shifted from the rest of its label (measured in the label's
+/// own standard deviations per column). A chain of named stages: cluster each label there, measure
+/// each cluster's shift, decide, extend the flagged groups along their shift. Measured margins and
+/// the held-out check: docs/results.md, "Within each label" and "Clustering where the classifier reads".
 /// </summary>
 public static class ClassConditionalSearch
 {

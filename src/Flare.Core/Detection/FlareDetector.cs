@@ -26,7 +26,7 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
 {
     public required int[] Members { get; init; }
 
-    /// <summary>1 when flagged; otherwise how close the cluster came to its test, below 1 (1 - isolation in the whole set; within a label the last-layer shift over the large-shift bar, or its agreement across labels).</summary>
+    /// <summary>1 when flagged; otherwise how close the cluster came to its test, below 1 (1 - isolation in the whole set; within a label the shift over the bar that counted as large, or its agreement across labels).</summary>
     public required double Suspicion { get; init; }
 
     /// <summary>The highest suspicion of a cluster that was not flagged: flagged samples always rank first.</summary>
@@ -94,7 +94,7 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged group is extended (<see cref="ClassConditionalSearch"/>); without it, along the group's last-layer shift.</param>
+    /// <param name="penultimate">The input of the model's last linear layer, where each label is clustered, measured and its flagged groups extended (<see cref="ClassConditionalSearch"/>); without it, the last BatchNorm layer stands in.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -154,7 +154,7 @@ public static class FlareDetector
         var searchSeconds = clock.Elapsed.TotalSeconds;
         var flaggedGroups = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
         var withinLabels = flaggedGroups.Count > 0
-            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label in the last layer ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
+            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label where the classifier reads ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
             : null;
         var verdict = (deciding, withinLabels) switch
         {
