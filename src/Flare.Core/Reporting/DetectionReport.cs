@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.Agreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new

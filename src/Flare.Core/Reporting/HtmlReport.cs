@@ -174,7 +174,7 @@ public static class HtmlReport
             var members = suspect.Members.Where(i => result.Flagged[i] && !shown[i]).ToArray();
             foreach (var i in members) shown[i] = true;
             var name = suspect.Label is { } label
-                ? $"Within label {run.Images.ClassNames[label]} ({suspect.Size} samples shifted {suspect.Shift:G2} in the last layer)"
+                ? $"Within label {run.Images.ClassNames[label]} ({suspect.Size} samples shifted {suspect.Shift:G2} in the {suspect.ShiftSpace})"
                 : $"Island of the whole data set (k = {suspect.DroppedLayers})";
             if (members.Length > 0) yield return (key++, name, members);
         }
