@@ -45,13 +45,15 @@ public static class ClassConditionalSearch
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
         var groups = Enumerable.Range(0, labels.Count).Where(i => !excluded[i]).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => (Label: g.Key, Rows: g.ToArray())).ToList();
-        var read = penultimate is null ? ReadSpace.LastLayer(features) : ReadSpace.Penultimate(penultimate);
+        var penultimateSpace = penultimate is null ? null : ReadSpace.Penultimate(penultimate);
+        var read = options.LabelsInPenultimate && penultimateSpace is not null ? penultimateSpace : ReadSpace.LastLayer(features);
+        var extendIn = penultimateSpace ?? read;
         // The last BatchNorm layer stands in only with per-channel features (the per-layer
         // representation keeps one summary of it). A shift is compared across labels, and its
         // unexplained part needs more columns than the class means span.
-        if (penultimate is null && features.Representation != Representation.Channel) return [];
+        if (read != penultimateSpace && features.Representation != Representation.Channel) return [];
         if (groups.Count < MinLabels || read.Columns.Length <= groups.Count) return [];
-        var clusterSpace = penultimate ?? features.WithoutLastLayers(droppedLayers);
+        var clusterSpace = read == penultimateSpace ? penultimate! : features.WithoutLastLayers(droppedLayers);
         var minClusterSize = options.MinClusterSizeFor(features.Count);
         var candidates = new List<Candidate>();
         foreach (var (label, rows) in groups)
@@ -62,7 +64,7 @@ public static class ClassConditionalSearch
         return candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
-                Members = c.Flagged ? Extend(read, c) : c.Members,
+                Members = c.Flagged ? Extend(extendIn, c) : c.Members,
                 Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / large, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
                 Shift = c.Shift,
                 ShiftSpace = read.Name,

@@ -74,6 +74,7 @@ public class ClassConditionalSearchTests
     private const int PerLabel = 200;
     private const int Group = 24;
     private static readonly DetectionOptions Options = new() { MinClusterSize = 10 };
+    private static readonly DetectionOptions InPenultimate = new() { MinClusterSize = 10, LabelsInPenultimate = true };
 
     [Fact]
     public void AllToAllGroupsWithALargeShiftInEveryLabelAreFlagged()
@@ -113,12 +114,13 @@ public class ClassConditionalSearchTests
     {
         // Each label's poisoned group is apart in the early layers but not shifted in the last
         // BatchNorm layer; only the classifier's input (the penultimate activations) carries its
-        // trigger, 8 on the label's own column. The stage clusters and measures there.
+        // trigger, 8 on the label's own column. With LabelsInPenultimate the stage clusters and
+        // measures there; by default (the BatchNorm features) it flags nothing.
         var fixture = LabelFixture.Build(seed: 27, group: _ => LabelFixture.NoShift);
         var penultimate = fixture.Penultimate(seed: 28, triggerShift: 8);
 
-        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InPenultimate, penultimate);
 
         Assert.DoesNotContain(alongTheLastLayer, s => s.Flagged);
         var metrics = fixture.Score(suspects);
@@ -134,7 +136,7 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed: 29, group: _ => LabelFixture.NoShift);
         var penultimate = fixture.Penultimate(seed: 30, triggerShift: 0);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InPenultimate, penultimate);
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
