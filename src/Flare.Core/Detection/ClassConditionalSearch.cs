@@ -109,19 +109,19 @@ public static class ClassConditionalSearch
         }
     }
 
-    // Per last-layer channel, the group's mean minus the rest of its label's, in the rest's standard deviations.
+    // Per column where the shift is read, the group's mean minus the rest of its label's, in the rest's standard deviations.
     private static Candidate MeasureShift(ReadSpace read, int label, int[] rows, int[] points)
     {
-        var (_, features, lastLayer, _) = read;
+        var (_, features, columns, _) = read;
         var inGroup = new bool[rows.Length];
         foreach (var p in points) inGroup[p] = true;
-        var offset = new double[lastLayer.Length];
-        var groupMean = new double[lastLayer.Length];
-        var restMean = new double[lastLayer.Length];
-        var restDeviation = new double[lastLayer.Length];
-        for (var q = 0; q < lastLayer.Length; q++)
+        var offset = new double[columns.Length];
+        var groupMean = new double[columns.Length];
+        var restMean = new double[columns.Length];
+        var restDeviation = new double[columns.Length];
+        for (var q = 0; q < columns.Length; q++)
         {
-            var column = lastLayer[q];
+            var column = columns[q];
             double group = 0, rest = 0;
             for (var p = 0; p < rows.Length; p++)
                 if (inGroup[p]) group += features[rows[p], column]; else rest += features[rows[p], column];
