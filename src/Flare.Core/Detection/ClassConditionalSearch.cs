@@ -8,13 +8,15 @@ namespace Flare.Detection;
 /// set. All-to-all and untargeted attacks put poisoned images in every label, and each label's share
 /// does not split off the benign data any earlier than benign groups do. Within its label, though,
 /// a poisoned group is other classes' images that the model maps to this label through the trigger,
-/// not through the label's own class evidence. Where the classifier reads (the input of the model's
-/// last linear layer; the last BatchNorm layer for models Flare cannot read that from) the label's
-/// benign images have collapsed onto the label's own representation, while the poisoned group
-/// stands apart as a cluster of its own, shifted from the rest of its label (measured in the label's
-/// own standard deviations per column). A chain of named stages: cluster each label there, measure
-/// each cluster's shift, decide, extend the flagged groups along their shift. Measured margins and
-/// the held-out check: docs/results.md, "Within each label" and "Clustering where the classifier reads".
+/// not through the label's own class evidence. In the last BatchNorm layer the label's benign images
+/// have collapsed onto the label's own representation, while the poisoned group stands apart,
+/// shifted from the rest of its label (in the label's own standard deviations per channel). A chain
+/// of named stages: cluster each label (in the whole search's subspace), measure each cluster's
+/// shift, decide, extend the flagged groups along their shift in the penultimate activations (the
+/// input of the model's last linear layer) where the model has them. With
+/// <see cref="DetectionOptions.LabelsInPenultimate"/> the clustering and the shift are in the
+/// penultimate activations too. Measured margins and the held-out checks: docs/results.md, "Within
+/// each label", "Extending a label's group" and "Clustering where the classifier reads".
 /// </summary>
 public static class ClassConditionalSearch
 {
@@ -46,14 +48,15 @@ public static class ClassConditionalSearch
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
         var groups = Enumerable.Range(0, labels.Count).Where(i => !excluded[i]).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => (Label: g.Key, Rows: g.ToArray())).ToList();
         var penultimateSpace = penultimate is null ? null : ReadSpace.Penultimate(penultimate);
-        var read = options.LabelsInPenultimate && penultimateSpace is not null ? penultimateSpace : ReadSpace.LastLayer(features);
+        var inPenultimate = options.LabelsInPenultimate && penultimateSpace is not null;
+        var read = inPenultimate ? penultimateSpace! : ReadSpace.LastLayer(features);
         var extendIn = penultimateSpace ?? read;
-        // The last BatchNorm layer stands in only with per-channel features (the per-layer
+        // The last BatchNorm layer serves only with per-channel features (the per-layer
         // representation keeps one summary of it). A shift is compared across labels, and its
         // unexplained part needs more columns than the class means span.
-        if (read != penultimateSpace && features.Representation != Representation.Channel) return [];
+        if (!inPenultimate && features.Representation != Representation.Channel) return [];
         if (groups.Count < MinLabels || read.Columns.Length <= groups.Count) return [];
-        var clusterSpace = read == penultimateSpace ? penultimate! : features.WithoutLastLayers(droppedLayers);
+        var clusterSpace = inPenultimate ? penultimate! : features.WithoutLastLayers(droppedLayers);
         var minClusterSize = options.MinClusterSizeFor(features.Count);
         var candidates = new List<Candidate>();
         foreach (var (label, rows) in groups)
@@ -74,7 +77,7 @@ public static class ClassConditionalSearch
             .ToList();
     }
 
-    /// <summary>Where the classifier reads: the input of the model's last linear layer, else the last BatchNorm layer's channels.</summary>
+    /// <summary>Where a label's shift is read (the penultimate activations or the last BatchNorm layer's channels), with the relative bar that fits it.</summary>
     private sealed record ReadSpace(string Name, DenseMatrix Matrix, int[] Columns, double LargeShiftOverTypical)
     {
         public static ReadSpace Penultimate(DenseMatrix penultimate) =>

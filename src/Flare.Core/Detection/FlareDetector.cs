@@ -94,7 +94,7 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    /// <param name="penultimate">The input of the model's last linear layer, where each label is clustered, measured and its flagged groups extended (<see cref="ClassConditionalSearch"/>); without it, the last BatchNorm layer stands in.</param>
+    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged groups are extended, and with <see cref="DetectionOptions.LabelsInPenultimate"/> also clustered and measured (<see cref="ClassConditionalSearch"/>); without it, the last BatchNorm layer serves.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -154,7 +154,7 @@ public static class FlareDetector
         var searchSeconds = clock.Elapsed.TotalSeconds;
         var flaggedGroups = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
         var withinLabels = flaggedGroups.Count > 0
-            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label where the classifier reads ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
+            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label in the {flaggedGroups[0].ShiftSpace} ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
             : null;
         var verdict = (deciding, withinLabels) switch
         {

@@ -189,9 +189,9 @@ public static class DetectionReport
 
     /// <summary>The within-label stage's setting, for the reports' settings line.</summary>
     public static string LabelStageSetting(DetectionOptions options) =>
-        options.WithinLabels
-            ? $"within labels: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}"
-            : "within labels: off";
+        !options.WithinLabels
+            ? "within labels: off"
+            : $"within labels{(options.LabelsInPenultimate ? ", in the penultimate activations" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {(options.LabelsInPenultimate ? ClassConditionalSearch.LargeShiftOverTypicalPenultimate : ClassConditionalSearch.LargeShiftOverTypicalLastLayer):G2}x the median) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
