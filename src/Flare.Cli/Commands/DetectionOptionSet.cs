@@ -17,12 +17,12 @@ internal sealed class DetectionOptionSet
     private readonly Option<int?> maxDropped = new("--max-dropped-layers") { Description = "Most BatchNorm layers the subspace search may drop (default: half of them)" };
     private readonly Option<double> isolation = new("--isolation") { Description = "A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultIsolation };
 
-    private readonly Option<bool> labelsInPenultimate = new("--labels-in-penultimate") { Description = "Cluster and measure each label in the model's penultimate activations: more all-to-all and untargeted poison found, but false positives on a clean Fashion-MNIST set (docs/results.md, \"Clustering where the classifier reads\")" };
+    private readonly Option<bool> labelsInBatchNorm = new("--labels-in-batchnorm") { Description = "Cluster each label in the BatchNorm features and measure it in the last BatchNorm layer, as before 2026-12-06, instead of in the penultimate activations (docs/results.md, \"One trigger in the first layers\")" };
     private readonly Option<bool> wholeSetOnly = new("--whole-set-only") { Description = "Skip the search within each training label (for all-to-all and untargeted poison; docs/results.md, \"Within each label\") and look only for an island of the whole data set, as the paper does" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped, isolation, wholeSetOnly, labelsInPenultimate })
+        foreach (var option in new Option[] { representation, xi, depth, minClusterSize, neighbors, umapSeed, maxDropped, isolation, wholeSetOnly, labelsInBatchNorm })
             command.Options.Add(option);
     }
 
@@ -39,7 +39,7 @@ internal sealed class DetectionOptionSet
             MaxDroppedLayers = parse.GetValue(maxDropped),
             Isolation = parse.GetValue(isolation),
             WithinLabels = !parse.GetValue(wholeSetOnly),
-            LabelsInPenultimate = parse.GetValue(labelsInPenultimate),
+            LabelsInBatchNorm = parse.GetValue(labelsInBatchNorm),
         };
         options.Validate();
         return options;

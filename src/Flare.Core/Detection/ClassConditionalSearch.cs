@@ -10,13 +10,14 @@ namespace Flare.Detection;
 /// a poisoned group is other classes' images that the model maps to this label through the trigger,
 /// not through the label's own class evidence. In the last BatchNorm layer the label's benign images
 /// have collapsed onto the label's own representation, while the poisoned group stands apart,
-/// shifted from the rest of its label (in the label's own standard deviations per channel). A chain
-/// of named stages: cluster each label (in the whole search's subspace), measure each cluster's
-/// shift, decide, extend the flagged groups along their shift in the penultimate activations (the
-/// input of the model's last linear layer) where the model has them. With
-/// <see cref="DetectionOptions.LabelsInPenultimate"/> the clustering and the shift are in the
-/// penultimate activations too. Measured margins and the held-out checks: docs/results.md, "Within
-/// each label", "Extending a label's group" and "Clustering where the classifier reads".
+/// shifted from the rest of its label (in the label's own standard deviations per column), and in
+/// the first layers, where the model still sees pixels, every label's poisoned group is shifted the
+/// same way: by the one trigger. A chain of named stages: cluster each label, measure each cluster's
+/// shift, decide, extend the flagged groups along their shift. Where the model has a linear head
+/// Flare can read, labels are clustered, measured and extended in its input (the penultimate
+/// activations); otherwise, or with <see cref="DetectionOptions.LabelsInBatchNorm"/>, clustered in the
+/// whole search's subspace and measured in the last BatchNorm layer. Measured margins and the
+/// held-out checks: docs/results.md, "Within each label" to "One trigger in the first layers".
 /// </summary>
 public static class ClassConditionalSearch
 {
@@ -37,6 +38,15 @@ public static class ClassConditionalSearch
     /// <summary>The cosine by which a shift must recur in the median other label: one trigger, one direction.</summary>
     public const double SharedDirection = 0.9;
 
+    /// <summary>
+    /// The cosine by which a large shift's unexplained part in the first layers must recur among the
+    /// other labels' large shifts (the median label's best) for an all-to-all flag: one trigger in
+    /// the input. Random directions there meet at about 0; the middle of the gap measured between
+    /// benign large groups (at most 0.21) and poisoned ones (at least 0.54) on the development cases
+    /// (docs/results.md, "One trigger in the first layers").
+    /// </summary>
+    public const double SharedEarlyDirection = 0.4;
+
     /// <summary>Fewer labels than this cannot show that a shift recurs across labels.</summary>
     public const int MinLabels = 3;
 
@@ -48,7 +58,7 @@ public static class ClassConditionalSearch
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
         var groups = Enumerable.Range(0, labels.Count).Where(i => !excluded[i]).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => (Label: g.Key, Rows: g.ToArray())).ToList();
         var penultimateSpace = penultimate is null ? null : ReadSpace.Penultimate(penultimate);
-        var inPenultimate = options.LabelsInPenultimate && penultimateSpace is not null;
+        var inPenultimate = !options.LabelsInBatchNorm && penultimateSpace is not null;
         var read = inPenultimate ? penultimateSpace! : ReadSpace.LastLayer(features);
         var extendIn = penultimateSpace ?? read;
         // The last BatchNorm layer serves only with per-channel features (the per-layer
@@ -61,8 +71,15 @@ public static class ClassConditionalSearch
         var candidates = new List<Candidate>();
         foreach (var (label, rows) in groups)
             candidates.AddRange(ClusterLabel(clusterSpace, read, label, rows, minClusterSize, options, cancellationToken));
-        var unexplained = new UnexplainedShift(read, groups);
-        foreach (var candidate in candidates) candidate.Unexplained = unexplained.Of(candidate);
+        var unexplained = new UnexplainedShift(read.Matrix, read.Columns, groups);
+        // The first half of the BatchNorm layers (those every subspace of the search keeps), where a trigger is still a pattern of pixels.
+        var firstLayers = Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] < (features.LayerCount + 1) / 2).ToArray();
+        var unexplainedEarly = firstLayers.Length > groups.Count ? new UnexplainedShift(features.Features, firstLayers, groups) : null;
+        foreach (var candidate in candidates)
+        {
+            candidate.Unexplained = unexplained.Of(candidate.Members, candidate.LabelRows);
+            if (unexplainedEarly is not null) candidate.UnexplainedEarly = unexplainedEarly.Of(candidate.Members, candidate.LabelRows);
+        }
         var large = Decide(candidates, groups.Count, read.LargeShiftOverTypical);
         return candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
@@ -73,6 +90,7 @@ public static class ClassConditionalSearch
                 ShiftSpace = read.Name,
                 LargeShiftBar = large,
                 Agreement = c.Agreement,
+                EarlyAgreement = c.EarlyAgreement,
             })
             .ToList();
     }
@@ -87,12 +105,14 @@ public static class ClassConditionalSearch
             new("last BatchNorm layer", features.Features, Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] == features.LayerCount - 1).ToArray(), LargeShiftOverTypicalLastLayer);
     }
 
-    private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] GroupMean, double[] RestMean, double[] RestDeviation)
+    private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] RestDeviation)
     {
         // RMS over the channels that vary within the label
         public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= ConstantChannel)));
         public double[] Unexplained { get; set; } = [];
+        public double[] UnexplainedEarly { get; set; } = [];
         public double Agreement { get; set; }
+        public double? EarlyAgreement { get; set; }
         public bool Flagged { get; set; }
     }
 
@@ -119,8 +139,6 @@ public static class ClassConditionalSearch
         var inGroup = new bool[rows.Length];
         foreach (var p in points) inGroup[p] = true;
         var offset = new double[columns.Length];
-        var groupMean = new double[columns.Length];
-        var restMean = new double[columns.Length];
         var restDeviation = new double[columns.Length];
         for (var q = 0; q < columns.Length; q++)
         {
@@ -135,35 +153,41 @@ public static class ClassConditionalSearch
             for (var p = 0; p < rows.Length; p++)
                 if (!inGroup[p]) variance += Square(features[rows[p], column] - rest);
             var deviation = Math.Sqrt(variance / restCount);
-            groupMean[q] = group;
-            restMean[q] = rest;
             restDeviation[q] = deviation;
             offset[q] = deviation < ConstantChannel ? 0 : (group - rest) / deviation; // a channel constant within the label says nothing
         }
-        return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, groupMean, restMean, restDeviation);
+        return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, restDeviation);
     }
 
     private const double ConstantChannel = 1e-6;
 
     // Two ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
-    // at once (each label's poison comes from another class, so the directions differ). Shared trigger
-    // (untargeted): a smaller shift whose unexplained part points the same way in the median other label.
-    // Flags the candidates and returns the shift that counted as large.
+    // at once (each label's poison comes from another class, so the directions differ where the
+    // classifier reads), whose unexplained part in the first layers recurs among the other labels'
+    // large shifts (one trigger in the input; benign groups that look like another class shift each
+    // their own way there). Shared trigger (untargeted): a smaller shift whose unexplained part points
+    // the same way in the median other label. Flags the candidates and returns the shift that counted as large.
     private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical)
     {
-        foreach (var candidate in candidates)
-        {
-            var best = candidates.Where(o => o.Label != candidate.Label).GroupBy(o => o.Label)
-                .Select(g => g.Max(o => Cosine(candidate.Unexplained, o.Unexplained))).Order().ToArray();
-            candidate.Agreement = best.Length == 0 ? 0 : Math.Max(0, best[best.Length / 2]);
-        }
+        foreach (var candidate in candidates) candidate.Agreement = MedianLabelsBest(candidate, candidates, c => c.Unexplained);
         var typical = candidates.Count == 0 ? 0 : candidates.Select(c => c.Shift).Order().ElementAt(candidates.Count / 2);
         var large = Math.Max(LargeShift, largeShiftOverTypical * typical);
-        var labelsWithLargeShift = candidates.Where(c => c.Shift >= large).Select(c => c.Label).Distinct().Count();
-        var allToAll = 2 * labelsWithLargeShift >= labelCount;
+        var largeShifts = candidates.Where(c => c.Shift >= large).ToList();
+        foreach (var candidate in largeShifts)
+            if (candidate.UnexplainedEarly.Length > 0) candidate.EarlyAgreement = MedianLabelsBest(candidate, largeShifts, c => c.UnexplainedEarly);
+        var triggered = largeShifts.Where(c => c.EarlyAgreement >= SharedEarlyDirection).ToList();
+        var allToAll = 2 * triggered.Select(c => c.Label).Distinct().Count() >= labelCount;
         foreach (var candidate in candidates)
-            candidate.Flagged = (allToAll && candidate.Shift >= large) || (candidate.Shift >= SharedShiftFloor && candidate.Agreement >= SharedDirection);
+            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || (candidate.Shift >= SharedShiftFloor && candidate.Agreement >= SharedDirection);
         return large;
+    }
+
+    // Over the other labels, the best cosine of the candidate's direction with one of theirs; the median of those.
+    private static double MedianLabelsBest(Candidate candidate, IEnumerable<Candidate> others, Func<Candidate, double[]> direction)
+    {
+        var best = others.Where(o => o.Label != candidate.Label).GroupBy(o => o.Label)
+            .Select(g => g.Max(o => Cosine(direction(candidate), direction(o)))).Order().ToArray();
+        return best.Length == 0 ? 0 : Math.Max(0, best[best.Length / 2]);
     }
 
     // A cluster holds the core of a label's poisoned group; the rest of it sits between the core and
@@ -232,9 +256,8 @@ public static class ClassConditionalSearch
         private readonly double[] deviation;
         private readonly List<double[]> classBasis = [];
 
-        public UnexplainedShift(ReadSpace read, IReadOnlyList<(int Label, int[] Rows)> labels)
+        public UnexplainedShift(DenseMatrix features, int[] columns, IReadOnlyList<(int Label, int[] Rows)> labels)
         {
-            var (_, features, columns, _) = read;
             var all = labels.SelectMany(l => l.Rows).ToArray();
             this.features = features;
             this.columns = columns;
@@ -259,12 +282,12 @@ public static class ClassConditionalSearch
             }
         }
 
-        public double[] Of(Candidate group)
+        /// <summary>The unexplained part of the shift of a label's group (members) from the rest of its label (labelRows).</summary>
+        public double[] Of(int[] members, int[] labelRows)
         {
-            var shift = new double[columns.Length];
-            for (var q = 0; q < columns.Length; q++)
-                if (deviation[q] >= ConstantChannel) shift[q] = (group.GroupMean[q] - group.RestMean[q]) / deviation[q];
-            return Orthogonalise(shift);
+            var group = Standardised(members);
+            var rest = Standardised(labelRows.Except(members).ToArray());
+            return Orthogonalise(group.Select((g, q) => g - rest[q]).ToArray());
         }
 
         // The mean of the rows per column, in the whole set's standard deviations (not centred).

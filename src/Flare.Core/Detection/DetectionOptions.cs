@@ -29,12 +29,11 @@ public sealed record DetectionOptions
     public bool WithinLabels { get; init; } = true;
 
     /// <summary>
-    /// Cluster each label and measure its clusters in the model's penultimate activations, not in the
-    /// BatchNorm features (a flagged group is extended there either way). Off by default: it finds far
-    /// more all-to-all and untargeted poison, but flagged 6.7 % of a clean Fashion-MNIST set
-    /// (docs/results.md, "Clustering where the classifier reads").
+    /// Cluster each label in the whole search's subspace and measure its clusters in the last BatchNorm
+    /// layer, as models without a readable linear head always are, instead of in the penultimate
+    /// activations: the default before 2026-12-06, for comparison (docs/results.md, "One trigger in the first layers").
     /// </summary>
-    public bool LabelsInPenultimate { get; init; }
+    public bool LabelsInBatchNorm { get; init; }
 
     /// <summary>100 at 50,000 samples, the authors' setting, proportionally smaller for smaller sets, never below 10.</summary>
     public static int ScaledMinClusterSize(int samples) => Math.Max(10, (int)Math.Round(samples / 500.0));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using Flare.Manifold;
 using Flare.Manifold.Clustering;
@@ -46,6 +47,12 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
 
     /// <summary>Within a label: the cosine by which its shift recurs in the median other label.</summary>
     public double? Agreement { get; init; }
+
+    /// <summary>Within a label, for a large shift: the cosine by which its shift in the first layers recurs among the other labels' large shifts (the median label's best); null when not measured.</summary>
+    public double? EarlyAgreement { get; init; }
+
+    /// <summary>Within a label: its agreements across labels, as the verdict and the reports print them.</summary>
+    public string Agreements => string.Create(CultureInfo.InvariantCulture, $"agreement {Agreement:G2}{(EarlyAgreement is { } early ? $", first layers {early:G2}" : "")}");
 }
 
 /// <summary>What FLARE concluded about a data set.</summary>
@@ -94,7 +101,7 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged groups are extended, and with <see cref="DetectionOptions.LabelsInPenultimate"/> also clustered and measured (<see cref="ClassConditionalSearch"/>); without it, the last BatchNorm layer serves.</param>
+    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged groups are extended, clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -154,7 +161,7 @@ public static class FlareDetector
         var searchSeconds = clock.Elapsed.TotalSeconds;
         var flaggedGroups = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
         var withinLabels = flaggedGroups.Count > 0
-            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label in the {flaggedGroups[0].ShiftSpace} ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, agreement {g.Agreement:G2}"))})"
+            ? $"within {flaggedGroups.Select(g => g.Label).Distinct().Count()} label(s) a group stands apart from its label in the {flaggedGroups[0].ShiftSpace} ({string.Join(", ", flaggedGroups.Select(g => $"label {g.Label}: {g.Size} samples, extended to {g.Members.Length}, shift {g.Shift:G2}, {g.Agreements}"))})"
             : null;
         var verdict = (deciding, withinLabels) switch
         {

@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -191,13 +191,13 @@ public static class DetectionReport
     public static string LabelStageSetting(DetectionOptions options) =>
         !options.WithinLabels
             ? "within labels: off"
-            : $"within labels{(options.LabelsInPenultimate ? ", in the penultimate activations" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {(options.LabelsInPenultimate ? ClassConditionalSearch.LargeShiftOverTypicalPenultimate : ClassConditionalSearch.LargeShiftOverTypicalLastLayer):G2}x the median) in half the labels, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+            : $"within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
         s.Isolation is { } isolation
             ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}")
-            : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, agreement {s.Agreement:G2}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
+            : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, {s.Agreements}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
     public static string SuspectScope(SuspectCluster suspect, IReadOnlyList<string> classNames) =>
@@ -216,11 +216,18 @@ public static class DetectionReport
 
     private static string Describe(SuspectCluster s) => s.Isolation is { } isolation
         ? $"{s.Size} samples in the whole data set at k = {s.DroppedLayers}, splitting off at {isolation:G2} of the density at which the rest splits"
-        : $"{s.Size} samples within label {s.Label}, shifted {s.Shift:G2} standard deviations from the rest of the label in the {s.ShiftSpace}, agreement {s.Agreement:G2} with other labels";
+        : $"{s.Size} samples within label {s.Label}, shifted {s.Shift:G2} standard deviations from the rest of the label in the {s.ShiftSpace}, {s.Agreements} with other labels";
 
     private static string Shortfall(SuspectCluster s, DetectionOptions options) => s.Isolation is not null
         ? $"above the {options.Isolation:G2} an island needs"
-        : $"short of the {s.LargeShiftBar:G2} shift that counted as large here in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+        : s.Shift >= s.LargeShiftBar
+            ? s.EarlyAgreement switch
+            {
+                null => "a large shift, but the first layers have too few columns to compare its direction with other labels' (per-layer features)",
+                >= ClassConditionalSearch.SharedEarlyDirection => "a large shift whose first layers agree with other labels', but in fewer than half the labels",
+                var early => $"a large shift, but its first layers' shift recurs among other labels' large shifts at cosine {early:G2}, short of the {ClassConditionalSearch.SharedEarlyDirection:G2} one trigger would give",
+            }
+            : $"short of the {s.LargeShiftBar:G2} shift that counted as large here in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
 
     private static void AppendEvidence(StringBuilder text, DetectionRun run)
     {

@@ -74,14 +74,15 @@ public class ClassConditionalSearchTests
     private const int PerLabel = 200;
     private const int Group = 24;
     private static readonly DetectionOptions Options = new() { MinClusterSize = 10 };
-    private static readonly DetectionOptions InPenultimate = new() { MinClusterSize = 10, LabelsInPenultimate = true };
+    private static readonly DetectionOptions InBatchNorm = new() { MinClusterSize = 10, LabelsInBatchNorm = true };
 
     [Fact]
     public void AllToAllGroupsWithALargeShiftInEveryLabelAreFlagged()
     {
         // Each label's group is another class's images carrying a trigger: in the last layer it sits
-        // 2.5 standard deviations towards the next class, a different direction in every label.
-        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5));
+        // 2.5 standard deviations towards the next class, a different direction in every label; in
+        // the first layers all groups are shifted the same way, by the trigger.
+        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), trigger: true);
 
         var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
 
@@ -89,6 +90,23 @@ public class ClassConditionalSearchTests
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
         Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
         Assert.Equal(Enumerable.Range(0, LabelCount), suspects.Where(s => s.Flagged).Select(s => s.Label!.Value).Distinct().Order());
+        Assert.All(suspects.Where(s => s.Flagged), s => Assert.True(s.EarlyAgreement >= ClassConditionalSearch.SharedEarlyDirection));
+    }
+
+    [Fact]
+    public void LargeShiftsInEveryLabelWithoutOneTriggerInTheFirstLayersAreLeftAlone()
+    {
+        // The same large shifts towards the next class in every label, but each label's group stands
+        // apart in the first layers in a direction of its own (a background, a style): groups of a
+        // data set whose classes look alike, not one trigger (the clean Fashion-MNIST case).
+        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5));
+
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+
+        Assert.DoesNotContain(suspects, s => s.Flagged);
+        Assert.Equal(LabelCount, suspects.Where(s => s.Shift >= s.LargeShiftBar).Select(s => s.Label).Distinct().Count());
+        Assert.All(suspects.Where(s => s.Shift >= s.LargeShiftBar), s => Assert.True(s.EarlyAgreement < ClassConditionalSearch.SharedEarlyDirection, $"label {s.Label}: first layers {s.EarlyAgreement:F2}"));
+        Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
     }
 
     [Fact]
@@ -97,11 +115,11 @@ public class ClassConditionalSearchTests
         // All-to-all poison whose core is the tight group of every label, plus 16 poisoned samples per
         // label that look like their label in every BatchNorm feature; only the classifier's input
         // (the penultimate activations) carries their trigger.
-        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), hidden: 16);
+        var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), trigger: true, hidden: 16);
         var penultimate = fixture.Penultimate(seed: 26, triggerShift: 8);
 
         var alongTheLastLayer = fixture.Score(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate);
 
         var metrics = fixture.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
@@ -112,15 +130,15 @@ public class ClassConditionalSearchTests
     [Fact]
     public void GroupsAreFoundAndMeasuredWhereTheClassifierReads()
     {
-        // Each label's poisoned group is apart in the early layers but not shifted in the last
-        // BatchNorm layer; only the classifier's input (the penultimate activations) carries its
-        // trigger, 8 on the label's own column. With LabelsInPenultimate the stage clusters and
-        // measures there; by default (the BatchNorm features) it flags nothing.
-        var fixture = LabelFixture.Build(seed: 27, group: _ => LabelFixture.NoShift);
+        // Each label's poisoned group is apart in the early layers (all the same way) but not shifted
+        // in the last BatchNorm layer; only the classifier's input (the penultimate activations)
+        // carries its trigger, 8 on the label's own column. By default the stage clusters and
+        // measures there; in the BatchNorm features it flags nothing.
+        var fixture = LabelFixture.Build(seed: 27, group: _ => LabelFixture.NoShift, trigger: true);
         var penultimate = fixture.Penultimate(seed: 28, triggerShift: 8);
 
-        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InPenultimate, penultimate);
+        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
 
         Assert.DoesNotContain(alongTheLastLayer, s => s.Flagged);
         var metrics = fixture.Score(suspects);
@@ -136,7 +154,7 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed: 29, group: _ => LabelFixture.NoShift);
         var penultimate = fixture.Penultimate(seed: 30, triggerShift: 0);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InPenultimate, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
@@ -145,9 +163,9 @@ public class ClassConditionalSearchTests
     [Fact]
     public void ASharedTriggerShiftIsFlaggedThoughNoLabelShiftsFar()
     {
-        // Untargeted: a moderate shift (0.7 standard deviations) in a direction no class mean spans,
+        // Untargeted: a moderate shift (0.8 standard deviations; at 0.7 the noise of 24-sample means puts the expected cosine at 0.91, on the bar) in a direction no class mean spans,
         // the same in every label.
-        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8), trigger: true);
 
         var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
 
@@ -175,7 +193,7 @@ public class ClassConditionalSearchTests
     [Fact]
     public void TooFewLabelsToCompareAreNotSearched()
     {
-        var fixture = LabelFixture.Build(seed: 24, group: _ => LabelFixture.Trigger(0.7), labels: 2);
+        var fixture = LabelFixture.Build(seed: 24, group: _ => LabelFixture.Trigger(0.8), labels: 2);
 
         Assert.Empty(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
     }
@@ -185,7 +203,7 @@ public class ClassConditionalSearchTests
     {
         // Label 0's poison is an island of the whole set (far in every layer) that the whole-set
         // search flagged; labels 1-4 hold groups with a shared trigger shift, apart only within their labels.
-        var fixture = LabelFixture.Build(seed: 25, group: _ => LabelFixture.Trigger(0.8), island: true);
+        var fixture = LabelFixture.Build(seed: 25, group: _ => LabelFixture.Trigger(0.8), trigger: true, island: true);
         var flaggedByTheWholeSet = Enumerable.Range(0, fixture.Labels.Length).Select(i => fixture.Labels[i] == 0 && fixture.Truth[i]).ToArray();
 
         var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, flaggedByTheWholeSet, Options);
@@ -199,7 +217,7 @@ public class ClassConditionalSearchTests
     [Fact]
     public void TheLabelsFlagsJoinTheResult()
     {
-        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8), trigger: true);
 
         var result = FlareDetector.Detect(fixture.Features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0 }, SilentProgress.Instance, fixture.Labels);
 
@@ -214,7 +232,7 @@ public class ClassConditionalSearchTests
     [Fact]
     public void TheStageCanBeSwitchedOff()
     {
-        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.7));
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8), trigger: true);
 
         var result = FlareDetector.Detect(fixture.Features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0, WithinLabels = false }, SilentProgress.Instance, fixture.Labels);
 
@@ -222,14 +240,17 @@ public class ClassConditionalSearchTests
     }
 
     private static string Describe(IEnumerable<SuspectCluster> suspects) =>
-        string.Join("; ", suspects.Where(s => s.Flagged || s.Shift >= 0.5).Select(s => $"label {s.Label?.ToString() ?? "-"}: {s.Size}/{s.Members.Length} shift {s.Shift:F2} agreement {s.Agreement:F2} flagged {s.Flagged}"));
+        string.Join("; ", suspects.Where(s => s.Flagged || s.Shift >= 0.5).Select(s => $"label {s.Label?.ToString() ?? "-"}: {s.Size}/{s.Members.Length} shift {s.Shift:F2} {s.Agreements} flagged {s.Flagged}"));
 
     /// <summary>
-    /// Three layers: two early ones (two columns each) and the last (twelve channels). Label l's
-    /// samples form a blob at (12 l, 0) in the early layers and carry class l's template (4 on
-    /// channel l) in the last (48 channels), with unit noise. The first <see cref="Group"/> samples of every label
-    /// form a tight group 6 away in the early layers, shifted in the last layer as the case says.
-    /// With <c>island</c>, label 0's group is far from everything instead: an island of the whole set.
+    /// Three layers: two early ones (eight columns each) and the last (48 channels). Label l's
+    /// samples form a blob at 12 on early column l and carry class l's template (4 on channel l) in
+    /// the last, with unit noise. The first <see cref="Group"/> samples of every label form a tight
+    /// group 6 away in the early layers, on a column of the label's own (5 + l), or with
+    /// <c>trigger</c> the same way in every label (columns 10 to 15), and shifted in the last layer
+    /// as the case says. The last <see cref="Group"/> samples of every label are a benign mode of it: as
+    /// tight, 6 the other way on the label's own column, not shifted in the last layer. With
+    /// <c>island</c>, label 0's group is far from everything instead: an island of the whole set.
     /// With <c>hidden</c>, that many more samples per label are poisoned but look like the rest of
     /// their label in these features (see <see cref="Penultimate"/>).
     /// </summary>
@@ -280,7 +301,9 @@ public class ClassConditionalSearchTests
             return new DenseMatrix(Labels.Length, Columns, values);
         }
 
-        public static LabelFixture Build(ulong seed, Func<int, double[]> group, int labels = LabelCount, bool island = false, int hidden = 0)
+        private const int EarlyColumns = 16, TriggerColumns = 6;
+
+        public static LabelFixture Build(ulong seed, Func<int, double[]> group, int labels = LabelCount, bool trigger = false, bool island = false, int hidden = 0)
         {
             var random = new SeededRandom(seed);
             var rows = new List<float[]>();
@@ -290,22 +313,26 @@ public class ClassConditionalSearchTests
                 for (var i = 0; i < PerLabel; i++)
                 {
                     var inGroup = i < Group;
+                    var inMode = i >= PerLabel - Group;
                     var isIsland = island && label == 0 && inGroup;
-                    var row = new float[4 + LastChannels];
-                    var angle = 2 * Math.PI * label / labels;
-                    for (var c = 0; c < 4; c++)
+                    var row = new float[EarlyColumns + LastChannels];
+                    for (var c = 0; c < EarlyColumns; c++)
                     {
-                        var centre = isIsland ? 200.0 : 12.0 * label * (c % 2 == 0 ? 1 : 0) + (inGroup ? 6 * (c % 2 == 0 ? Math.Cos(angle) : Math.Sin(angle)) : 0);
-                        row[c] = (float)(centre + (inGroup ? 0.3 : 1.0) * random.NextGaussian());
+                        var groupOffset = inMode ? (c == 5 + label ? -6 : 0)
+                            : !inGroup ? 0
+                            : trigger ? (c >= EarlyColumns - TriggerColumns ? 6 / Math.Sqrt(TriggerColumns) : 0)
+                            : (c == 5 + label ? 6 : 0);
+                        var centre = isIsland ? 200.0 : (c == label ? 12.0 : 0) + groupOffset;
+                        row[c] = (float)(centre + (inGroup || inMode ? 0.3 : 1.0) * random.NextGaussian());
                     }
                     var shift = isIsland ? Enumerable.Repeat(50.0, LastChannels).ToArray() : inGroup ? group(label) : new double[LastChannels];
                     for (var c = 0; c < LastChannels; c++)
-                        row[4 + c] = (float)((c == label ? 4 : 0) + shift[c] + random.NextGaussian());
+                        row[EarlyColumns + c] = (float)((c == label ? 4 : 0) + shift[c] + random.NextGaussian());
                     rows.Add(row);
                     labelOf.Add(label);
                     truth.Add(inGroup || i < Group + hidden);
                 }
-            int[] layers = [0, 0, 1, 1, .. Enumerable.Repeat(2, LastChannels)];
+            int[] layers = [.. Enumerable.Repeat(0, EarlyColumns / 2), .. Enumerable.Repeat(1, EarlyColumns / 2), .. Enumerable.Repeat(2, LastChannels)];
             return new LabelFixture(new LatentFeatures(DenseMatrix.FromRows(rows), layers, Representation.Channel), labelOf.ToArray(), truth.ToArray());
         }
     }
