@@ -72,15 +72,11 @@ public static class ClassConditionalSearch
         foreach (var (label, rows) in groups)
             candidates.AddRange(ClusterLabel(clusterSpace, read, label, rows, minClusterSize, options, cancellationToken));
         var unexplained = new UnexplainedShift(read.Matrix, read.Columns, groups);
-        // The first half of the BatchNorm layers (those every subspace of the search keeps), where a trigger is still a pattern of pixels.
+        foreach (var candidate in candidates) candidate.Unexplained = unexplained.Of(candidate.Members, candidate.LabelRows);
+        // The first half of the BatchNorm layers, where a trigger is still a pattern of pixels.
         var firstLayers = Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] < (features.LayerCount + 1) / 2).ToArray();
         var unexplainedEarly = firstLayers.Length > groups.Count ? new UnexplainedShift(features.Features, firstLayers, groups) : null;
-        foreach (var candidate in candidates)
-        {
-            candidate.Unexplained = unexplained.Of(candidate.Members, candidate.LabelRows);
-            if (unexplainedEarly is not null) candidate.UnexplainedEarly = unexplainedEarly.Of(candidate.Members, candidate.LabelRows);
-        }
-        var large = Decide(candidates, groups.Count, read.LargeShiftOverTypical);
+        var large = Decide(candidates, groups.Count, read.LargeShiftOverTypical, unexplainedEarly);
         return candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
@@ -110,8 +106,8 @@ public static class ClassConditionalSearch
         // RMS over the channels that vary within the label
         public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= ConstantChannel)));
         public double[] Unexplained { get; set; } = [];
-        public double[] UnexplainedEarly { get; set; } = [];
         public double Agreement { get; set; }
+        public double[] UnexplainedEarly { get; set; } = [];
         public double? EarlyAgreement { get; set; }
         public bool Flagged { get; set; }
     }
@@ -167,14 +163,17 @@ public static class ClassConditionalSearch
     // large shifts (one trigger in the input; benign groups that look like another class shift each
     // their own way there). Shared trigger (untargeted): a smaller shift whose unexplained part points
     // the same way in the median other label. Flags the candidates and returns the shift that counted as large.
-    private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical)
+    private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical, UnexplainedShift? unexplainedEarly)
     {
         foreach (var candidate in candidates) candidate.Agreement = MedianLabelsBest(candidate, candidates, c => c.Unexplained);
         var typical = candidates.Count == 0 ? 0 : candidates.Select(c => c.Shift).Order().ElementAt(candidates.Count / 2);
         var large = Math.Max(LargeShift, largeShiftOverTypical * typical);
         var largeShifts = candidates.Where(c => c.Shift >= large).ToList();
-        foreach (var candidate in largeShifts)
-            if (candidate.UnexplainedEarly.Length > 0) candidate.EarlyAgreement = MedianLabelsBest(candidate, largeShifts, c => c.UnexplainedEarly);
+        if (unexplainedEarly is not null)
+        {
+            foreach (var candidate in largeShifts) candidate.UnexplainedEarly = unexplainedEarly.Of(candidate.Members, candidate.LabelRows);
+            foreach (var candidate in largeShifts) candidate.EarlyAgreement = MedianLabelsBest(candidate, largeShifts, c => c.UnexplainedEarly);
+        }
         var triggered = largeShifts.Where(c => c.EarlyAgreement >= SharedEarlyDirection).ToList();
         var allToAll = 2 * triggered.Select(c => c.Label).Distinct().Count() >= labelCount;
         foreach (var candidate in candidates)
