@@ -27,7 +27,7 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
 {
     public required int[] Members { get; init; }
 
-    /// <summary>1 when flagged; otherwise how close the cluster came to its test, below 1 (1 - isolation in the whole set; within a label the shift over the bar that counted as large, or its agreement across labels).</summary>
+    /// <summary>1 when flagged; otherwise how close the cluster came to its test, below 1 (1 - isolation in the whole set, 0 for whole classes; within a label the shift over the bar that counted as large, or its agreement across labels).</summary>
     public required double Suspicion { get; init; }
 
     /// <summary>The highest suspicion of a cluster that was not flagged: flagged samples always rank first.</summary>
@@ -35,6 +35,9 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
 
     /// <summary>Whole set: the density at which it splits off over the density at which the majority splits.</summary>
     public double? Isolation { get; init; }
+
+    /// <summary>Whole set: the labels it holds whole when it is classes, not poison (<see cref="WholeLabelIslands"/>); empty otherwise.</summary>
+    public IReadOnlyList<int> WholeLabels { get; init; } = [];
 
     /// <summary>Within a label: the shift from the rest of the label, in its standard deviations (RMS over columns), measured in <see cref="ShiftSpace"/>.</summary>
     public double? Shift { get; init; }
@@ -100,7 +103,7 @@ public sealed record DetectionResult
 /// </summary>
 public static class FlareDetector
 {
-    /// <param name="labels">The training labels; with them the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
+    /// <param name="labels">The training labels; with them the whole set's islands made of whole labels are passed over as classes (<see cref="WholeLabelIslands"/>), and the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
     /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged groups are extended, clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
@@ -114,6 +117,7 @@ public static class FlareDetector
         var suspects = new List<SuspectCluster>();
         PoisonedClusterDecision? decision = null;
         SubspaceTrial? deciding = null;
+        var classes = labels is null ? null : new WholeLabelIslands(labels);
         using (var stage = progress.Begin("searching a stable subspace", maxDropped + 1))
         {
             KnnGraph? neighbors = null;
@@ -125,7 +129,7 @@ public static class FlareDetector
                 string status;
                 if (trial.Stable)
                 {
-                    var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth);
+                    var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth, classes);
                     decision ??= choice; // the first stable subspace's choice is the one shown when none decides
                     suspects.AddRange(Suspects(trial, choice));
                     if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
@@ -199,8 +203,9 @@ public static class FlareDetector
         choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Cluster == choice.PoisonedCluster)
         {
             Members = trial.Clustering.CondensedTree.Points(candidate.Cluster),
-            Suspicion = candidate.Cluster == choice.PoisonedCluster ? 1 : Math.Clamp(1 - candidate.Isolation, 0, SuspectCluster.HighestUnflagged),
+            Suspicion = candidate.Cluster == choice.PoisonedCluster ? 1 : candidate.WholeLabels.Count > 0 ? 0 : Math.Clamp(1 - candidate.Isolation, 0, SuspectCluster.HighestUnflagged),
             Isolation = candidate.Isolation,
+            WholeLabels = candidate.WholeLabels,
         });
 
     private static double[] Suspicion(int count, IEnumerable<SuspectCluster> suspects)

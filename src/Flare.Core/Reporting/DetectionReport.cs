@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = c.Id == result.Decision?.PoisonedCluster,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -196,7 +196,7 @@ public static class DetectionReport
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
         s.Isolation is { } isolation
-            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}")
+            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}")
             : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, {s.Agreements}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
@@ -218,8 +218,12 @@ public static class DetectionReport
         ? $"{s.Size} samples in the whole data set at k = {s.DroppedLayers}, splitting off at {isolation:G2} of the density at which the rest splits"
         : $"{s.Size} samples within label {s.Label}, shifted {s.Shift:G2} standard deviations from the rest of the label in the {s.ShiftSpace}, {s.Agreements} with other labels";
 
+    private static string WholeLabelsText(SuspectCluster s) => $"holds {WholeLabelIslands.Name(s.WholeLabels)} whole";
+
     private static string Shortfall(SuspectCluster s, DetectionOptions options) => s.Isolation is not null
-        ? $"above the {options.Isolation:G2} an island needs"
+        ? s.WholeLabels.Count > 0
+            ? $"but it {WholeLabelsText(s)}, less than {WholeLabelIslands.LeftOutside:G2} of a typical label left outside it: classes the model sets apart, not poison, which leaves a label's own class outside"
+            : $"above the {options.Isolation:G2} an island needs"
         : s.Shift >= s.LargeShiftBar
             ? s.EarlyAgreement switch
             {

@@ -56,6 +56,40 @@ public class PoisonedClusterChoiceTests
         Assert.Equal(Enumerable.Range(900, 100), tree.Points(downThePath.PoisonedCluster!.Value));
     }
 
+    [Fact]
+    public void AnIslandThatIsAWholeClassIsSetAsideAndThePoisonedOneFound()
+    {
+        // Majority: labels 0 and 2-9, 100 samples each. Far out at x = 1000, an island holding all of
+        // label 1 (a class the model sets apart, like Fashion-MNIST's trousers); at x = -40 a tight
+        // island of 100 poisoned samples labelled 0, whose own class stays in the majority. The class
+        // splits off first; the majority's next split, the poison leaving it, makes it look isolated.
+        var labels = Enumerable.Range(0, 900).Select(i => i < 100 ? 0 : i / 100 + 1).Concat(Enumerable.Repeat(1, 100)).Concat(Enumerable.Repeat(0, 100)).ToArray();
+        var tree = Cluster(Blob(900, 0, 0, 1.0, seed: 10).Concat(Blob(100, 1000, 0, 0.1, seed: 11)).Concat(Blob(100, -40, 0, 0.1, seed: 12)).ToArray());
+
+        var withoutLabels = PoisonedClusterChoice.Choose(tree, depth: 3);
+        var withLabels = PoisonedClusterChoice.Choose(tree, depth: 3, classes: new WholeLabelIslands(labels));
+
+        Assert.Equal(Enumerable.Range(900, 100), tree.Points(withoutLabels.PoisonedCluster!.Value));
+        Assert.Equal(Enumerable.Range(1000, 100), tree.Points(withLabels.PoisonedCluster!.Value));
+        var setAside = Assert.Single(withLabels.Candidates, c => c.WholeLabels.Count > 0);
+        Assert.Equal([1], setAside.WholeLabels);
+        Assert.Equal(Enumerable.Range(900, 100), tree.Points(setAside.Cluster));
+        Assert.Contains("classes, not poison", withLabels.Reason);
+    }
+
+    [Fact]
+    public void AWholeClassAloneIsNotFlagged()
+    {
+        var labels = Enumerable.Range(0, 1000).Select(i => i / 100).ToArray(); // label 1 is the island at x = 40 below
+        var tree = Cluster(Blob(100, 0, 0, 1.0, seed: 13).Concat(Blob(100, 40, 0, 0.2, seed: 14)).Concat(Blob(800, 0, 0, 1.0, seed: 15)).ToArray());
+
+        var decision = PoisonedClusterChoice.Choose(tree, depth: 3, classes: new WholeLabelIslands(labels));
+
+        Assert.NotNull(PoisonedClusterChoice.Choose(tree, depth: 3).PoisonedCluster);
+        Assert.Null(decision.PoisonedCluster);
+        Assert.Contains(decision.Candidates, c => c.WholeLabels.SequenceEqual([1]));
+    }
+
     private static CondensedTree Cluster(float[][] points) =>
         new Hdbscan(new HdbscanOptions { MinClusterSize = 20 }).Fit(DenseMatrix.FromRows(points)).CondensedTree;
 
