@@ -14,7 +14,8 @@ public sealed class WholeLabelIslands
 {
     /// <summary>
     /// The share of the median label's size that a label must keep outside an island not to count as
-    /// held whole by it: half a class. Class islands left 0 to 0.16 of it, poisoned ones 0.9 to 1.2.
+    /// held whole by it: half a class, in the gap between class and poisoned islands measured in
+    /// docs/results.md, "Islands that are whole classes".
     /// </summary>
     public const double LeftOutside = 0.5;
 
