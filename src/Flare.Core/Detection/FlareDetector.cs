@@ -132,8 +132,8 @@ public static class FlareDetector
                     var choice = PoisonedClusterChoice.Choose(trial.Clustering.CondensedTree, options.Isolation, options.Depth, classes);
                     decision ??= choice; // the first stable subspace's choice is the one shown when none decides
                     suspects.AddRange(Suspects(trial, choice));
-                    if (choice.PoisonedCluster is not null) (decision, deciding) = (choice, trial);
-                    status = choice.PoisonedCluster is null ? "stable, no isolated minority cluster" : "poisoned cluster found";
+                    if (choice.PoisonedClusters.Count > 0) (decision, deciding) = (choice, trial);
+                    status = choice.PoisonedClusters.Count == 0 ? "stable, no isolated minority cluster" : $"{choice.PoisonedClusters.Count} poisoned cluster(s) found";
                 }
                 else
                 {
@@ -145,8 +145,9 @@ public static class FlareDetector
         var shown = deciding ?? trials.FirstOrDefault(t => t.Stable) ?? trials[0];
         var tree = shown.Clustering.CondensedTree;
         var flagged = new bool[features.Count];
-        if (deciding is not null && decision?.PoisonedCluster is { } poisoned)
-            foreach (var point in tree.Points(poisoned)) flagged[point] = true;
+        if (deciding is not null)
+            foreach (var poisoned in decision!.PoisonedClusters)
+                foreach (var point in tree.Points(poisoned)) flagged[point] = true;
 
 
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
@@ -200,10 +201,10 @@ public static class FlareDetector
 
     // Every minority cluster the choice weighed in a stable subspace, with its members.
     private static IEnumerable<SuspectCluster> Suspects(SubspaceTrial trial, PoisonedClusterDecision choice) =>
-        choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, candidate.Cluster == choice.PoisonedCluster)
+        choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, choice.IsPoisoned(candidate.Cluster))
         {
             Members = trial.Clustering.CondensedTree.Points(candidate.Cluster),
-            Suspicion = candidate.Cluster == choice.PoisonedCluster ? 1 : candidate.WholeLabels.Count > 0 ? 0 : Math.Clamp(1 - candidate.Isolation, 0, SuspectCluster.HighestUnflagged),
+            Suspicion = choice.IsPoisoned(candidate.Cluster) ? 1 : candidate.WholeLabels.Count > 0 ? 0 : Math.Clamp(1 - candidate.Isolation, 0, SuspectCluster.HighestUnflagged),
             Isolation = candidate.Isolation,
             WholeLabels = candidate.WholeLabels,
         });

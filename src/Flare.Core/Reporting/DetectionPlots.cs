@@ -51,15 +51,15 @@ public static class DetectionPlots
 
     /// <summary>
     /// The condensed tree as an icicle: each cluster is a bar as wide as its size at birth, spanning
-    /// its density levels from birth (top) to death (bottom); the poisoned cluster is red.
+    /// its density levels from birth (top) to death (bottom); the poisoned clusters are red.
     /// </summary>
-    public static void CondensedTreeIcicle(string path, CondensedTree tree, int? poisonedCluster)
+    public static void CondensedTreeIcicle(string path, CondensedTree tree, IReadOnlyCollection<int> poisonedClusters)
     {
         var plot = NewPlot("HDBSCAN condensed tree (bar height = persistence in lambda)");
         var deepest = Enumerable.Range(tree.Root, tree.ClusterCount).Max(tree.DeathLambda);
         void Draw(int cluster, double left, double width, bool underPoisoned)
         {
-            var isPoisoned = underPoisoned || cluster == poisonedCluster;
+            var isPoisoned = underPoisoned || poisonedClusters.Contains(cluster);
             var birth = tree.BirthLambda(cluster);
             var death = Math.Max(tree.DeathLambda(cluster), birth + deepest * 1e-3);
             var bar = plot.Add.Rectangle(left, left + width * 0.98, -death, -birth);

@@ -57,7 +57,7 @@ public static class DetectionReport
         var final = run.Result.Shown;
         DetectionPlots.EmbeddingByCluster(Path.Combine(folder, EmbeddingPlot), final.Embedding, run.Result);
         if (run.Poisoned is not null) DetectionPlots.EmbeddingByTruth(Path.Combine(folder, TruthPlot), final.Embedding, run.Poisoned);
-        DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering.CondensedTree, run.Result.Decision?.PoisonedCluster);
+        DetectionPlots.CondensedTreeIcicle(Path.Combine(folder, TreePlot), final.Clustering.CondensedTree, run.Result.Decision?.PoisonedClusters ?? []);
         OutputFiles.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(run));
         HtmlReport.Write(folder, run);
     }
@@ -102,7 +102,7 @@ public static class DetectionReport
                 c.BirthLambda,
                 c.DeathLambda,
                 Kappa = c.Persistence,
-                Poisoned = c.Id == result.Decision?.PoisonedCluster,
+                Poisoned = result.Decision?.IsPoisoned(c.Id) == true,
             }),
             result.Verdict,
             Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
@@ -166,7 +166,7 @@ public static class DetectionReport
             text.AppendLine("| cluster | size | lambda start | lambda end | kappa | verdict |");
             text.AppendLine("| --- | --- | --- | --- | --- | --- |");
             foreach (var c in decision.Primary)
-                text.AppendLine($"| {c.Id} | {c.Size} | {c.BirthLambda:G4} | {c.DeathLambda:G4} | {c.Persistence:G4} | {(c.Id == decision.PoisonedCluster ? "poisoned" : "benign")} |");
+                text.AppendLine($"| {c.Id} | {c.Size} | {c.BirthLambda:G4} | {c.DeathLambda:G4} | {c.Persistence:G4} | {(decision.IsPoisoned(c.Id) ? "poisoned" : "benign")} |");
             text.AppendLine();
         }
         text.AppendLine("## Time per stage").AppendLine();

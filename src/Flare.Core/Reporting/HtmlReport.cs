@@ -83,7 +83,7 @@ public static class HtmlReport
                 decision.Primary.Select(c => new[]
                 {
                     Number(c.Id), Number(c.Size), G4(c.BirthLambda), G4(c.DeathLambda), G4(c.Persistence),
-                    c.Id == decision.PoisonedCluster ? "poisoned" : "benign",
+                    decision.IsPoisoned(c.Id) ? "poisoned" : "benign",
                 }));
         }
         html.Append("<h2>Time per stage</h2>\n");
