@@ -45,13 +45,12 @@ public sealed record PoisonedClusterDecision(IReadOnlyList<ClusterSummary> Prima
 /// poisoned, but it need not outlast the majority: all-to-all poison is one island that falls apart at
 /// once into one tight group per target label, so the island persists less than a benign majority
 /// that holds together; of each split's minorities the most persistent is weighed.
-/// A small benign group can split off before the poisoned one (measured on Blend: 35 samples at
-/// lambda 0.88, then the 832-sample poisoned cluster at 1.33, the majority itself at 4.0), so the
-/// choice walks down the majority, the same largest-child path as the stability walk and for as many
-/// levels, weighing each split's minority. Poison can also leave as several islands one after the
-/// other (all-to-all: a group of target labels, then another); the majority then "splits" first by
-/// an island leaving, so each minority's isolation is measured against the first split below it
-/// that is not an island leaving, and every island found is flagged.
+/// The choice walks down the majority, the same largest-child path as the stability walk and for as
+/// many levels, weighing each split's minority, because poison can leave as several islands one after
+/// the other (all-to-all: a group of target labels, then another). The majority then "splits" first
+/// by an island leaving, so each minority's isolation is measured against the first split below it
+/// that is not an island leaving, and every island found is flagged. Whatever leaves the majority
+/// before an island does is as far from it, so it is an island too (docs/method.md, section 4).
 /// With the training labels, an island made of whole labels is classes the model sets apart, not
 /// poison (<see cref="WholeLabelIslands"/>), and the choice reads the tree as if such islands had
 /// never split off: a cluster that sheds only classes goes on as its remaining child, so neither
@@ -59,8 +58,8 @@ public sealed record PoisonedClusterDecision(IReadOnlyList<ClusterSummary> Prima
 /// </summary>
 public static class PoisonedClusterChoice
 {
-    // Measured ratios of birth to the majority's split: poisoned clusters 0.011-0.025 (per channel, every
-    // attack found on CIFAR-10); benign groups 0.38 (full clean CIFAR-10) and 0.9 or more (10,000 images).
+    // Between the ratios measured for poisoned islands and for benign clusters: docs/method.md, section 4;
+    // docs/results.md, "Several islands" (its margins).
     public const double DefaultIsolation = 0.1;
 
     /// <param name="depth">How many splits down the majority are weighed.</param>
