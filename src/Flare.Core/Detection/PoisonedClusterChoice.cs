@@ -69,9 +69,11 @@ public static class PoisonedClusterChoice
         var view = new TreeWithoutClasses(tree, classes);
         var candidates = new List<IslandCandidate>();
         var splits = new List<(int Parent, ClusterSummary Minority, ClusterSummary Majority)>();
+        List<ClusterSummary>? rootChildren = null;
         for (var parent = tree.Root; splits.Count < depth;)
         {
             var (children, shed) = view.Split(parent);
+            rootChildren ??= children;
             candidates.AddRange(shed);
             if (children.Count < 2) break;
             var majority = children.MaxBy(c => c.Size)!;
@@ -81,7 +83,7 @@ public static class PoisonedClusterChoice
         }
         var setAside = candidates.Count == 0 ? "" : $" ({string.Join("; ", candidates.Select(c => $"#{c.Cluster}, {c.Size} samples holding {WholeLabelIslands.Name(c.WholeLabels)} whole"))}: set aside as classes, not poison)";
         if (splits.Count == 0)
-            return new PoisonedClusterDecision(view.Split(tree.Root).Children, [], $"the data form a single cluster: no poisoned cluster{setAside}") { Candidates = candidates };
+            return new PoisonedClusterDecision(rootChildren!, [], $"the data form a single cluster: no poisoned cluster{setAside}") { Candidates = candidates };
 
         // From the deepest split up: a minority is an island when it splits off far below the majority's
         // own split, which is the next split down unless that one is an island leaving too.
