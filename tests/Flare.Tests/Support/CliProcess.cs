@@ -24,9 +24,6 @@ public static partial class CliProcess
         return new CliResult(process.ExitCode, output.Result, error.Result);
     }
 
-    // Generous: on a shared 2-core machine a run took over a minute to reach its first stage, and the signal then never came.
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(10);
-
     /// <summary>
     /// Starts the CLI, waits until <paramref name="ready"/> (given the standard error so far) holds,
     /// sends <paramref name="signal"/> and waits for the exit. A run that ends first is returned as it ended.
@@ -42,7 +39,7 @@ public static partial class CliProcess
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
-        while (!process.HasExited && clock.Elapsed < ReadyTimeout)
+        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             string soFar;
             lock (error) soFar = error.ToString();
