@@ -40,10 +40,12 @@ public static class ClassConditionalSearch
 
     /// <summary>
     /// The cosine by which a large shift's unexplained part in the first layers must recur among the
-    /// other labels' large shifts (the median label's best) for an all-to-all flag: one trigger in
-    /// the input. Random directions there meet at about 0; the middle of the gap measured between
-    /// benign large groups (at most 0.21) and poisoned ones (at least 0.54) on the development cases
-    /// (docs/results.md, "One trigger in the first layers").
+    /// other labels' large shifts (the median label's best) for an all-to-all flag, and a shared
+    /// shift's among the other labels' shared shifts for an untargeted flag: one trigger in the
+    /// input. Random directions there meet at about 0; the middle of the gap measured between benign
+    /// large groups (at most 0.21) and poisoned ones (at least 0.54) on the development cases
+    /// (docs/results.md, "One trigger in the first layers"; for the untargeted test, "Label noise is
+    /// not a shared trigger").
     /// </summary>
     public const double SharedEarlyDirection = 0.4;
 
@@ -87,6 +89,7 @@ public static class ClassConditionalSearch
                 LargeShiftBar = large,
                 Agreement = c.Agreement,
                 EarlyAgreement = c.EarlyAgreement,
+                SharedEarlyAgreement = c.SharedEarlyAgreement,
             })
             .ToList();
     }
@@ -109,6 +112,7 @@ public static class ClassConditionalSearch
         public double Agreement { get; set; }
         public double[] UnexplainedEarly { get; set; } = [];
         public double? EarlyAgreement { get; set; }
+        public double? SharedEarlyAgreement { get; set; }
         public bool Flagged { get; set; }
     }
 
@@ -162,7 +166,8 @@ public static class ClassConditionalSearch
     // classifier reads), whose unexplained part in the first layers recurs among the other labels'
     // large shifts (one trigger in the input; benign groups that look like another class shift each
     // their own way there). Shared trigger (untargeted): a smaller shift whose unexplained part points
-    // the same way in the median other label. Flags the candidates and returns the shift that counted as large.
+    // the same way in the median other label, where the classifier reads and in the first layers.
+    // Flags the candidates and returns the shift that counted as large.
     private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical, UnexplainedShift? unexplainedEarly)
     {
         foreach (var candidate in candidates) candidate.Agreement = MedianLabelsBest(candidate, candidates, c => c.Unexplained);
@@ -176,8 +181,20 @@ public static class ClassConditionalSearch
         }
         var triggered = largeShifts.Where(c => c.EarlyAgreement >= SharedEarlyDirection).ToList();
         var allToAll = 2 * triggered.Select(c => c.Label).Distinct().Count() >= labelCount;
+        // Untargeted: the shared shift must recur in the first layers too. Relabelled images that the
+        // model did not learn (label noise, an untargeted backdoor it failed to learn) also shift every
+        // label the same way where the classifier reads (away from the label's own class), but in the
+        // first layers they are just images of other classes, each label's of its own mix. Where the
+        // first layers have too few columns to tell (per-layer features), neither test flags.
+        var shared = candidates.Where(c => c.Shift >= SharedShiftFloor && c.Agreement >= SharedDirection).ToList();
+        if (unexplainedEarly is not null)
+        {
+            foreach (var candidate in shared.Except(largeShifts)) candidate.UnexplainedEarly = unexplainedEarly.Of(candidate.Members, candidate.LabelRows);
+            foreach (var candidate in shared) candidate.SharedEarlyAgreement = MedianLabelsBest(candidate, shared, c => c.UnexplainedEarly);
+        }
+        var untargeted = shared.Where(c => c.SharedEarlyAgreement >= SharedEarlyDirection).ToList();
         foreach (var candidate in candidates)
-            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || (candidate.Shift >= SharedShiftFloor && candidate.Agreement >= SharedDirection);
+            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || untargeted.Contains(candidate);
         return large;
     }
 

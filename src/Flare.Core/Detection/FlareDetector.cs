@@ -54,8 +54,12 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Within a label, for a large shift: the cosine by which its shift in the first layers recurs among the other labels' large shifts (the median label's best); null when not measured.</summary>
     public double? EarlyAgreement { get; init; }
 
+    /// <summary>Within a label, for a shift that recurs across labels: the cosine by which its shift in the first layers recurs among the other labels' recurring shifts (the median label's best); null when not measured.</summary>
+    public double? SharedEarlyAgreement { get; init; }
+
     /// <summary>Within a label: its agreements across labels, as the verdict and the reports print them.</summary>
-    public string Agreements => string.Create(CultureInfo.InvariantCulture, $"agreement {Agreement:G2}{(EarlyAgreement is { } early ? $", first layers {early:G2}" : "")}");
+    public string Agreements => string.Create(CultureInfo.InvariantCulture,
+        $"agreement {Agreement:G2}{(SharedEarlyAgreement is { } shared ? $" (first layers {shared:G2})" : "")}{(EarlyAgreement is { } early ? $", first layers among large shifts {early:G2}" : "")}");
 }
 
 /// <summary>What FLARE concluded about a data set.</summary>

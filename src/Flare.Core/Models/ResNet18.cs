@@ -46,7 +46,7 @@ public sealed class ResNet18 : ImageClassifier
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = nn.functional.relu(stemNorm.call(stem.call(input)));
+        var x = stemNorm.call(stem.call(input)).relu_();
         if (stemPool is not null) x = stemPool.call(x);
         x = blocks.call(x);
         x = nn.functional.adaptive_avg_pool2d(x, 1).flatten(1);
@@ -80,10 +80,12 @@ public sealed class ResNet18 : ImageClassifier
 
         public override Tensor forward(Tensor input)
         {
-            var x = nn.functional.relu(norm1.call(conv1.call(input)));
+            // In place: BatchNorm's backward reads its input, not its output, and ReLU's can read its
+            // own output, so the gradients are the same and two activation-sized buffers a block are saved.
+            var x = norm1.call(conv1.call(input)).relu_();
             x = norm2.call(conv2.call(x));
             var shortcut = projection is null ? input : projectionNorm!.call(projection.call(input));
-            return nn.functional.relu(x + shortcut);
+            return x.add_(shortcut).relu_();
         }
     }
 }

@@ -191,7 +191,7 @@ public static class DetectionReport
     public static string LabelStageSetting(DetectionOptions options) =>
         !options.WithinLabels
             ? "within labels: off"
-            : $"within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+            : $"within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2} with its first layers' shift recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
@@ -224,6 +224,10 @@ public static class DetectionReport
         ? s.WholeLabels.Count > 0
             ? $"but it {WholeLabelsText(s)}, less than {WholeLabelIslands.LeftOutside:G2} of a typical label left outside it: classes the model sets apart, not poison, which leaves a label's own class outside"
             : $"above the {options.Isolation:G2} an island needs"
+        : s.Shift >= ClassConditionalSearch.SharedShiftFloor && s.Agreement >= ClassConditionalSearch.SharedDirection
+            ? s.SharedEarlyAgreement is { } sharedEarly
+                ? $"a shift that recurs across labels where the classifier reads, but its first layers' shift recurs at cosine {sharedEarly:G2}, short of the {ClassConditionalSearch.SharedEarlyDirection:G2} one trigger would give: relabelled images the model did not learn (label noise) shift so too"
+                : "a shift that recurs across labels where the classifier reads, but the first layers have too few columns to tell one trigger from label noise (per-layer features)"
         : s.Shift >= s.LargeShiftBar
             ? s.EarlyAgreement switch
             {

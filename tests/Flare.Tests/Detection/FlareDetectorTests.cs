@@ -172,7 +172,23 @@ public class ClassConditionalSearchTests
         var metrics = fixture.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
         Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
-        Assert.All(suspects.Where(s => s.Flagged), s => Assert.True(s.Agreement >= ClassConditionalSearch.SharedDirection));
+        Assert.All(suspects.Where(s => s.Flagged), s => Assert.True(s.Agreement >= ClassConditionalSearch.SharedDirection && s.SharedEarlyAgreement >= ClassConditionalSearch.SharedEarlyDirection));
+    }
+
+    [Fact]
+    public void ASharedShiftWithoutOneTriggerInTheFirstLayersIsLeftAlone()
+    {
+        // The untargeted case's shift where the classifier reads, the same in every label, but each
+        // label's group stands apart in the first layers in a direction of its own: relabelled images
+        // the model did not learn (label noise), which are other classes' images, not one trigger.
+        var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8));
+
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+
+        Assert.DoesNotContain(suspects, s => s.Flagged);
+        var shared = suspects.Where(s => s.Shift >= ClassConditionalSearch.SharedShiftFloor && s.Agreement >= ClassConditionalSearch.SharedDirection).ToList();
+        Assert.Equal(LabelCount, shared.Select(s => s.Label).Distinct().Count());
+        Assert.All(shared, s => Assert.True(s.SharedEarlyAgreement < ClassConditionalSearch.SharedEarlyDirection, $"label {s.Label}: first layers {s.SharedEarlyAgreement:F2}"));
     }
 
     [Fact]
