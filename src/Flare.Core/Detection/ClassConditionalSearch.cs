@@ -49,6 +49,9 @@ public static class ClassConditionalSearch
     /// </summary>
     public const double SharedEarlyDirection = 0.4;
 
+    /// <summary>The untargeted test's first part: a shift of at least <see cref="SharedShiftFloor"/> that recurs at <see cref="SharedDirection"/> where the classifier reads.</summary>
+    public static bool RecursAcrossLabels(double? shift, double? agreement) => shift >= SharedShiftFloor && agreement >= SharedDirection;
+
     /// <summary>Fewer labels than this cannot show that a shift recurs across labels.</summary>
     public const int MinLabels = 3;
 
@@ -186,7 +189,7 @@ public static class ClassConditionalSearch
         // label the same way where the classifier reads (away from the label's own class), but in the
         // first layers they are just images of other classes, each label's of its own mix. Where the
         // first layers have too few columns to tell (per-layer features), neither test flags.
-        var shared = candidates.Where(c => c.Shift >= SharedShiftFloor && c.Agreement >= SharedDirection).ToList();
+        var shared = candidates.Where(c => RecursAcrossLabels(c.Shift, c.Agreement)).ToList();
         if (unexplainedEarly is not null)
         {
             foreach (var candidate in shared.Except(largeShifts)) candidate.UnexplainedEarly = unexplainedEarly.Of(candidate.Members, candidate.LabelRows);

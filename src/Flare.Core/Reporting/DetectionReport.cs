@@ -224,7 +224,7 @@ public static class DetectionReport
         ? s.WholeLabels.Count > 0
             ? $"but it {WholeLabelsText(s)}, less than {WholeLabelIslands.LeftOutside:G2} of a typical label left outside it: classes the model sets apart, not poison, which leaves a label's own class outside"
             : $"above the {options.Isolation:G2} an island needs"
-        : s.Shift >= ClassConditionalSearch.SharedShiftFloor && s.Agreement >= ClassConditionalSearch.SharedDirection
+        : ClassConditionalSearch.RecursAcrossLabels(s.Shift, s.Agreement)
             ? s.SharedEarlyAgreement is { } sharedEarly
                 ? $"a shift that recurs across labels where the classifier reads, but its first layers' shift recurs at cosine {sharedEarly:G2}, short of the {ClassConditionalSearch.SharedEarlyDirection:G2} one trigger would give: relabelled images the model did not learn (label noise) shift so too"
                 : "a shift that recurs across labels where the classifier reads, but the first layers have too few columns to tell one trigger from label noise (per-layer features)"
