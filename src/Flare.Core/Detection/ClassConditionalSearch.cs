@@ -13,7 +13,7 @@ namespace Flare.Detection;
 /// shifted from the rest of its label (in the label's own standard deviations per column), and in
 /// the first layers, where the model still sees pixels, every label's poisoned group is shifted the
 /// same way: by the one trigger. A chain of named stages: cluster each label, measure each cluster's
-/// shift, decide, extend the flagged groups along their shift. Where the model has a linear head
+/// shift, decide, extend the flagged groups (<see cref="GroupExtension"/>). Where the model has a linear head
 /// Flare can read, labels are clustered, measured and extended in its input (the penultimate
 /// activations); otherwise, or with <see cref="DetectionOptions.LabelsInBatchNorm"/>, clustered in the
 /// whole search's subspace and measured in the last BatchNorm layer. Measured margins and the
@@ -85,7 +85,7 @@ public static class ClassConditionalSearch
         return candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
-                Members = c.Flagged ? Extend(extendIn, c) : c.Members,
+                Members = c.Flagged ? GroupExtension.Extend(extendIn.Matrix, extendIn.Columns, c.Members, c.LabelRows) : c.Members,
                 Suspicion = c.Flagged ? 1 : Math.Min(SuspectCluster.HighestUnflagged, Math.Max(c.Shift / large, c.Shift >= SharedShiftFloor ? c.Agreement : 0)),
                 Shift = c.Shift,
                 ShiftSpace = read.Name,
@@ -207,58 +207,6 @@ public static class ClassConditionalSearch
         var best = others.Where(o => o.Label != candidate.Label).GroupBy(o => o.Label)
             .Select(g => g.Max(o => Cosine(direction(candidate), direction(o)))).Order().ToArray();
         return best.Length == 0 ? 0 : Math.Max(0, best[best.Length / 2]);
-    }
-
-    // A cluster holds the core of a label's poisoned group; the rest of it sits between the core and
-    // the label. On the line from the rest of the label to the cluster (their mean difference over the
-    // rest's variance per column: a diagonal discriminant), a sample of the label joins it where the
-    // cluster's spread along that line, weighed by its size, explains the sample better than the rest's
-    // (two one-dimensional normals with the groups' sizes as priors). The line is drawn where the
-    // classifier reads, the input of the model's last linear layer, when the model has one Flare can
-    // read: a poisoned sample reaches its label only through what the trigger adds there, even when its
-    // BatchNorm minima look like the rest's. Otherwise it is the last BatchNorm layer's channels, where
-    // the shift was measured. docs/results.md, "Extending a label's group", has what each recovered.
-    private static int[] Extend(ReadSpace read, Candidate cluster)
-    {
-        var (_, space, columns, _) = read;
-        var inCluster = new HashSet<int>(cluster.Members);
-        var rest = cluster.LabelRows.Where(r => !inCluster.Contains(r)).ToArray();
-        var weight = new double[columns.Length];
-        var restMean = new double[columns.Length];
-        for (var q = 0; q < columns.Length; q++)
-        {
-            var column = columns[q];
-            restMean[q] = rest.Average(r => (double)space[r, column]);
-            var variance = rest.Sum(r => Square(space[r, column] - restMean[q])) / rest.Length;
-            // a column constant within the label says nothing
-            if (variance >= Square(ConstantChannel)) weight[q] = (cluster.Members.Average(r => (double)space[r, column]) - restMean[q]) / variance;
-        }
-        var position = new Dictionary<int, double>();
-        foreach (var row in cluster.LabelRows)
-        {
-            double projection = 0;
-            for (var q = 0; q < columns.Length; q++) projection += weight[q] * (space[row, columns[q]] - restMean[q]);
-            position[row] = projection;
-        }
-        var inside = Normal.Fit(cluster.Members.Select(r => position[r]));
-        var outside = Normal.Fit(rest.Select(r => position[r]));
-        var joined = new HashSet<int>(cluster.Members);
-        foreach (var row in cluster.LabelRows)
-            if (position[row] > outside.Mean && inside.LogDensity(position[row]) + Math.Log(inside.Count) > outside.LogDensity(position[row]) + Math.Log(outside.Count))
-                joined.Add(row);
-        return joined.Order().ToArray();
-    }
-
-    private readonly record struct Normal(double Mean, double Deviation, int Count)
-    {
-        public static Normal Fit(IEnumerable<double> values)
-        {
-            var list = values.ToList();
-            var mean = list.Average();
-            return new Normal(mean, Math.Max(Math.Sqrt(list.Sum(v => Square(v - mean)) / list.Count), ConstantChannel), list.Count);
-        }
-
-        public double LogDensity(double x) => -Math.Log(Deviation) - Square(x - Mean) / (2 * Square(Deviation));
     }
 
     /// <summary>

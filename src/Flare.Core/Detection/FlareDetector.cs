@@ -20,8 +20,8 @@ public sealed record StageTimes
 
 /// <summary>
 /// A cluster FLARE weighed: in which subspace (k) and label (null: the whole data set), the evidence
-/// its test measured, and whether it was flagged. Size is the cluster's; a flagged cluster within a
-/// label also holds, in Members, the samples it was extended by.
+/// its test measured, and whether it was flagged. Size is the cluster's; a flagged cluster also holds,
+/// in Members, the samples it was extended by within its labels (<see cref="GroupExtension"/>).
 /// </summary>
 public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, bool Flagged)
 {
@@ -108,7 +108,7 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the whole set's islands made of whole labels are passed over as classes (<see cref="WholeLabelIslands"/>), and the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    /// <param name="penultimate">The input of the model's last linear layer, where a label's flagged groups are extended, clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
+    /// <param name="penultimate">The input of the model's last linear layer, where the whole set's islands and a label's flagged groups are extended, and a label's groups clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -148,10 +148,14 @@ public static class FlareDetector
         }
         var shown = deciding ?? trials.FirstOrDefault(t => t.Stable) ?? trials[0];
         var tree = shown.Clustering.CondensedTree;
+        // An island is the core of its labels' poison: extended within each label it holds, where the classifier reads.
+        var islandSize = suspects.Where(s => s.Flagged).SelectMany(s => s.Members).Distinct().Count();
+        if (deciding is not null && labels is not null && penultimate is not null && options.WithinLabels)
+            suspects = suspects.Select(s => s.Flagged ? s with { Members = GroupExtension.ExtendIsland(penultimate, labels, s.Members, minClusterSize) } : s).ToList();
         var flagged = new bool[features.Count];
-        if (deciding is not null)
-            foreach (var poisoned in decision!.PoisonedClusters)
-                foreach (var point in tree.Points(poisoned)) flagged[point] = true;
+        foreach (var island in suspects.Where(s => s.Flagged))
+            foreach (var point in island.Members) flagged[point] = true;
+        var islandExtension = flagged.Count(f => f) > islandSize ? $", extended within their labels to {flagged.Count(f => f)} samples" : "";
 
 
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
@@ -174,8 +178,8 @@ public static class FlareDetector
             : null;
         var verdict = (deciding, withinLabels) switch
         {
-            (not null, null) => decision!.Reason,
-            (not null, _) => $"{decision!.Reason}; {withinLabels}",
+            (not null, null) => decision!.Reason + islandExtension,
+            (not null, _) => $"{decision!.Reason}{islandExtension}; {withinLabels}",
             (null, not null) => $"no island in the whole data set; {withinLabels}",
             _ => trials.Any(t => t.Stable)
                 ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"

@@ -196,7 +196,7 @@ public static class DetectionReport
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
         s.Isolation is { } isolation
-            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}")
+            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}{(s.Members.Length > s.Size ? $", extended to {s.Members.Length} within its labels" : "")}")
             : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, {s.Agreements}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
