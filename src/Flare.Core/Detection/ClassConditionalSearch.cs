@@ -110,7 +110,7 @@ public static class ClassConditionalSearch
     private sealed record Candidate(int Label, int[] Members, int[] LabelRows, double[] Offset, double[] RestDeviation)
     {
         // RMS over the channels that vary within the label
-        public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= ConstantChannel)));
+        public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= GroupExtension.ConstantColumn)));
         public double[] Unexplained { get; set; } = [];
         public double Agreement { get; set; }
         public double[] UnexplainedEarly { get; set; } = [];
@@ -157,12 +157,10 @@ public static class ClassConditionalSearch
                 if (!inGroup[p]) variance += Square(features[rows[p], column] - rest);
             var deviation = Math.Sqrt(variance / restCount);
             restDeviation[q] = deviation;
-            offset[q] = deviation < ConstantChannel ? 0 : (group - rest) / deviation; // a channel constant within the label says nothing
+            offset[q] = deviation < GroupExtension.ConstantColumn ? 0 : (group - rest) / deviation; // a channel constant within the label says nothing
         }
         return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, restDeviation);
     }
-
-    private const double ConstantChannel = 1e-6;
 
     // Two ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
     // at once (each label's poison comes from another class, so the directions differ where the
@@ -242,10 +240,10 @@ public static class ClassConditionalSearch
             {
                 var labelMean = Standardised(rows);
                 for (var q = 0; q < columns.Length; q++)
-                    if (deviation[q] >= ConstantChannel) labelMean[q] -= mean[q] / deviation[q];
+                    if (deviation[q] >= GroupExtension.ConstantColumn) labelMean[q] -= mean[q] / deviation[q];
                 var rest = Orthogonalise(labelMean);
                 var norm = Math.Sqrt(rest.Sum(x => x * x));
-                if (norm > ConstantChannel) classBasis.Add(rest.Select(x => x / norm).ToArray());
+                if (norm > GroupExtension.ConstantColumn) classBasis.Add(rest.Select(x => x / norm).ToArray());
             }
         }
 
@@ -263,7 +261,7 @@ public static class ClassConditionalSearch
             var result = new double[columns.Length];
             for (var q = 0; q < columns.Length; q++)
             {
-                if (deviation[q] < ConstantChannel) continue;
+                if (deviation[q] < GroupExtension.ConstantColumn) continue;
                 double sum = 0;
                 foreach (var row in rows) sum += features[row, columns[q]];
                 result[q] = sum / rows.Length / deviation[q];

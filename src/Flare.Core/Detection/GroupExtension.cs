@@ -81,7 +81,8 @@ public static class GroupExtension
         public double LogDensity(double x) => -Math.Log(Deviation) - Square(x - Mean) / (2 * Square(Deviation));
     }
 
-    private const double ConstantColumn = 1e-6;
+    /// <summary>A column whose spread within a label is below this is constant there and says nothing.</summary>
+    internal const double ConstantColumn = 1e-6;
 
     private static double Square(double x) => x * x;
 }
