@@ -36,6 +36,18 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Whole set: the density at which it splits off over the density at which the majority splits.</summary>
     public double? Isolation { get; init; }
 
+    /// <summary>Whole set, flagged: its members set aside as trigger carriers that keep their labels (<see cref="TriggerCarriers"/>); they rank just below flagged samples.</summary>
+    public int[] Carriers { get; init; } = [];
+
+    /// <summary>Whole set, with carriers set aside: the labels whose groups stood out as the poison.</summary>
+    public IReadOnlyList<int> PoisonLabels { get; init; } = [];
+
+    /// <summary>Whole set, with carriers set aside: the smallest share of a poison label's samples in the islands, and the median label's.</summary>
+    public double? PoisonShare { get; init; }
+
+    /// <inheritdoc cref="PoisonShare"/>
+    public double? MedianShare { get; init; }
+
     /// <summary>Whole set: the labels it holds whole when it is classes, not poison (<see cref="WholeLabelIslands"/>); empty otherwise.</summary>
     public IReadOnlyList<int> WholeLabels { get; init; } = [];
 
@@ -108,7 +120,7 @@ public sealed record DetectionResult
 public static class FlareDetector
 {
     /// <param name="labels">The training labels; with them the whole set's islands made of whole labels are passed over as classes (<see cref="WholeLabelIslands"/>), and the search also looks within each label (<see cref="ClassConditionalSearch"/>) and flags the islands it finds there beside the whole set's.</param>
-    /// <param name="penultimate">The input of the model's last linear layer, where the whole set's islands and a label's flagged groups are extended, and a label's groups clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
+    /// <param name="penultimate">The input of the model's last linear layer, where the whole set's islands and a label's flagged groups are extended, the islands' trigger carriers set aside (<see cref="TriggerCarriers"/>), and a label's groups clustered and measured (<see cref="ClassConditionalSearch"/>) unless <see cref="DetectionOptions.LabelsInBatchNorm"/>; without it, the BatchNorm features serve.</param>
     public static DetectionResult Detect(LatentFeatures features, DetectionOptions options, IProgressSink progress, IReadOnlyList<int>? labels = null, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
@@ -150,13 +162,24 @@ public static class FlareDetector
         var tree = shown.Clustering.CondensedTree;
         // An island is the core of its labels' poison: extended within each label it holds, where the classifier reads.
         var islandSize = suspects.Where(s => s.Flagged).SelectMany(s => s.Members).Distinct().Count();
-        if (deciding is not null && labels is not null && penultimate is not null && options.WithinLabels)
-            suspects = suspects.Select(s => s.Flagged ? s with { Members = GroupExtension.ExtendIsland(penultimate, labels, s.Members, minClusterSize) } : s).ToList();
-        var flagged = new bool[features.Count];
-        foreach (var island in suspects.Where(s => s.Flagged))
-            foreach (var point in island.Members) flagged[point] = true;
+        var readLabels = deciding is not null && labels is not null && penultimate is not null && options.WithinLabels;
+        if (readLabels)
+            suspects = suspects.Select(s => s.Flagged ? s with { Members = GroupExtension.ExtendIsland(penultimate!, labels!, s.Members, minClusterSize) } : s).ToList();
+        var flagged = FlaggedBy(features.Count, suspects);
         var islandExtension = flagged.Count(f => f) > islandSize ? $", extended within their labels to {flagged.Count(f => f)} samples" : "";
-
+        // Cover samples carry the trigger under their own labels: set aside where the island's groups say so.
+        var carrierText = "";
+        if (readLabels)
+        {
+            var split = TriggerCarriers.Split(penultimate!, labels!, Enumerable.Range(0, flagged.Length).Where(i => flagged[i]).ToArray(), flagged, minClusterSize);
+            if (split.Carriers.Length > 0)
+            {
+                suspects = suspects.Select(s => s.Flagged ? SetAsideCarriers(s, split) : s).ToList();
+                flagged = FlaggedBy(features.Count, suspects);
+                carrierText = string.Create(CultureInfo.InvariantCulture,
+                    $"; {split.Carriers.Length} of them set aside as trigger carriers that keep their labels (label(s) {string.Join(", ", split.PoisonLabels)} hold {split.PoisonShare:P0} of their samples in the islands, the median label {split.MedianShare:P0}), not flagged");
+            }
+        }
 
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
         // not be all of it, so the labels are searched whether or not the whole set held one.
@@ -164,7 +187,9 @@ public static class FlareDetector
         if (searchedLabels)
         {
             using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
-            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, (bool[])flagged.Clone(), options, penultimate, cancellationToken);
+            var explained = (bool[])flagged.Clone();
+            foreach (var point in suspects.SelectMany(s => s.Carriers)) explained[point] = true;
+            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, explained, options, penultimate, cancellationToken);
             foreach (var group in groups.Where(i => i.Flagged))
                 foreach (var point in group.Members) flagged[point] = true;
             suspects.AddRange(groups);
@@ -178,8 +203,8 @@ public static class FlareDetector
             : null;
         var verdict = (deciding, withinLabels) switch
         {
-            (not null, null) => decision!.Reason + islandExtension,
-            (not null, _) => $"{decision!.Reason}{islandExtension}; {withinLabels}",
+            (not null, null) => decision!.Reason + islandExtension + carrierText,
+            (not null, _) => $"{decision!.Reason}{islandExtension}{carrierText}; {withinLabels}",
             (null, not null) => $"no island in the whole data set; {withinLabels}",
             _ => trials.Any(t => t.Stable)
                 ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"
@@ -207,6 +232,27 @@ public static class FlareDetector
         };
     }
 
+    private static bool[] FlaggedBy(int count, IEnumerable<SuspectCluster> suspects)
+    {
+        var flagged = new bool[count];
+        foreach (var suspect in suspects.Where(s => s.Flagged))
+            foreach (var point in suspect.Members) flagged[point] = true;
+        return flagged;
+    }
+
+    private static SuspectCluster SetAsideCarriers(SuspectCluster island, CarrierSplit split)
+    {
+        var carriers = new HashSet<int>(split.Carriers);
+        return island with
+        {
+            Members = island.Members.Where(i => !carriers.Contains(i)).ToArray(),
+            Carriers = island.Members.Where(carriers.Contains).ToArray(),
+            PoisonLabels = split.PoisonLabels,
+            PoisonShare = split.PoisonShare,
+            MedianShare = split.MedianShare,
+        };
+    }
+
     // Every minority cluster the choice weighed in a stable subspace, with its members.
     private static IEnumerable<SuspectCluster> Suspects(SubspaceTrial trial, PoisonedClusterDecision choice) =>
         choice.Candidates.Select(candidate => new SuspectCluster(trial.DroppedLayers, null, candidate.Size, choice.IsPoisoned(candidate.Cluster))
@@ -221,7 +267,10 @@ public static class FlareDetector
     {
         var suspicion = new double[count];
         foreach (var suspect in suspects)
+        {
             foreach (var point in suspect.Members) suspicion[point] = Math.Max(suspicion[point], suspect.Suspicion);
+            foreach (var point in suspect.Carriers) suspicion[point] = Math.Max(suspicion[point], SuspectCluster.HighestUnflagged);
+        }
         return suspicion;
     }
 

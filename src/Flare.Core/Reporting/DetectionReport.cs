@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = result.Decision?.IsPoisoned(c.Id) == true,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length + c.Carriers.Length, Carriers = c.Carriers.Length, c.PoisonLabels, c.PoisonShare, c.MedianShare, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -191,13 +191,16 @@ public static class DetectionReport
     public static string LabelStageSetting(DetectionOptions options) =>
         !options.WithinLabels
             ? "within labels: off"
-            : $"within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2} with its first layers' shift recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}";
+            : $"a label holding {TriggerCarriers.OutstandingShareRatio:G2}x the median label's share in the islands holds the poison, the others trigger carriers; within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2} with its first layers' shift recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
         s.Isolation is { } isolation
-            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}{(s.Members.Length > s.Size ? $", extended to {s.Members.Length} within its labels" : "")}")
+            ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}{(s.Members.Length + s.Carriers.Length > s.Size ? $", extended to {s.Members.Length + s.Carriers.Length} within its labels" : "")}{CarriersText(s)}")
             : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, {s.Agreements}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
+
+    private static string CarriersText(SuspectCluster s) => s.Carriers.Length == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+        $", {s.Carriers.Length} set aside as trigger carriers that keep their labels (label(s) {string.Join(", ", s.PoisonLabels)} hold {s.PoisonShare:P0} of their samples in the islands, the median label {s.MedianShare:P0})");
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
     public static string SuspectScope(SuspectCluster suspect, IReadOnlyList<string> classNames) =>
