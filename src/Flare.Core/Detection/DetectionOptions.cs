@@ -25,7 +25,7 @@ public sealed record DetectionOptions
     /// <summary>A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits.</summary>
     public double Isolation { get; init; } = PoisonedClusterChoice.DefaultIsolation;
 
-    /// <summary>Also search within each training label (<see cref="ClassConditionalSearch"/>), and extend the whole set's islands within their labels (<see cref="GroupExtension"/>), when the labels are known.</summary>
+    /// <summary>Also search within each training label (<see cref="ClassConditionalSearch"/>), extend the whole set's islands within their labels (<see cref="GroupExtension"/>) and set aside their trigger carriers (<see cref="TriggerCarriers"/>), when the labels are known.</summary>
     public bool WithinLabels { get; init; } = true;
 
     /// <summary>
