@@ -18,7 +18,7 @@ internal sealed class DetectionOptionSet
     private readonly Option<double> isolation = new("--isolation") { Description = "A minority cluster is poisoned only if it splits off at no more than this fraction of the density at which the majority splits", DefaultValueFactory = _ => PoisonedClusterChoice.DefaultIsolation };
 
     private readonly Option<bool> labelsInBatchNorm = new("--labels-in-batchnorm") { Description = "Cluster each label in the BatchNorm features and measure it in the last BatchNorm layer, as before 2026-12-06, instead of in the penultimate activations (docs/results.md, \"One trigger in the first layers\")" };
-    private readonly Option<bool> wholeSetOnly = new("--whole-set-only") { Description = "Skip the search within each training label (for all-to-all and untargeted poison; docs/results.md, \"Within each label\") the extension of the whole set's island within its labels and the setting aside of its trigger carriers; flag only an island of the whole data set, as the paper does" };
+    private readonly Option<bool> wholeSetOnly = new("--whole-set-only") { Description = "Skip the search within each training label (for all-to-all and untargeted poison; docs/results.md, \"Within each label\"), the extension of the whole set's island within its labels and the setting aside of its trigger carriers; flag only an island of the whole data set, as the paper does" };
 
     public void AddTo(Command command)
     {

@@ -39,14 +39,8 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Whole set, flagged: its members set aside as trigger carriers that keep their labels (<see cref="TriggerCarriers"/>); they rank just below flagged samples.</summary>
     public int[] Carriers { get; init; } = [];
 
-    /// <summary>Whole set, with carriers set aside: the labels whose groups stood out as the poison.</summary>
-    public IReadOnlyList<int> PoisonLabels { get; init; } = [];
-
-    /// <summary>Whole set, with carriers set aside: the smallest share of a poison label's samples in the islands, and the median label's.</summary>
-    public double? PoisonShare { get; init; }
-
-    /// <inheritdoc cref="PoisonShare"/>
-    public double? MedianShare { get; init; }
+    /// <summary>Whole set, with carriers set aside: the split of all islands that set them aside, with its evidence.</summary>
+    public CarrierSplit? CarrierSplit { get; init; }
 
     /// <summary>Whole set: the labels it holds whole when it is classes, not poison (<see cref="WholeLabelIslands"/>); empty otherwise.</summary>
     public IReadOnlyList<int> WholeLabels { get; init; } = [];
@@ -176,8 +170,7 @@ public static class FlareDetector
             {
                 suspects = suspects.Select(s => s.Flagged ? SetAsideCarriers(s, split) : s).ToList();
                 flagged = FlaggedBy(features.Count, suspects);
-                carrierText = string.Create(CultureInfo.InvariantCulture,
-                    $"; {split.Carriers.Length} of them set aside as trigger carriers that keep their labels (label(s) {string.Join(", ", split.PoisonLabels)} hold {split.PoisonShare:P0} of their samples in the islands, the median label {split.MedianShare:P0}), not flagged");
+                carrierText = $"; {split.Carriers.Length} of them set aside as trigger carriers that keep their labels ({split.Evidence}), not flagged";
             }
         }
 
@@ -247,9 +240,7 @@ public static class FlareDetector
         {
             Members = island.Members.Where(i => !carriers.Contains(i)).ToArray(),
             Carriers = island.Members.Where(carriers.Contains).ToArray(),
-            PoisonLabels = split.PoisonLabels,
-            PoisonShare = split.PoisonShare,
-            MedianShare = split.MedianShare,
+            CarrierSplit = split,
         };
     }
 

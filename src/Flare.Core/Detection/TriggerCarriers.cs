@@ -133,4 +133,9 @@ public static class TriggerCarriers
 }
 
 /// <summary>Islands after <see cref="TriggerCarriers.Split"/>: their members still flagged, the carriers set aside, and the evidence (the smallest share of a poison label's samples in the islands, the median label's; null when no label stood out).</summary>
-public sealed record CarrierSplit(int[] Poisoned, int[] Carriers, IReadOnlyList<int> PoisonLabels, double? PoisonShare, double? MedianShare);
+public sealed record CarrierSplit(int[] Poisoned, int[] Carriers, IReadOnlyList<int> PoisonLabels, double? PoisonShare, double? MedianShare)
+{
+    /// <summary>Why the carriers were set aside, as the verdict and the reports print it.</summary>
+    public string Evidence => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"label(s) {string.Join(", ", PoisonLabels)} hold {PoisonShare:P0} of their samples in the islands, the median label {MedianShare:P0}");
+}

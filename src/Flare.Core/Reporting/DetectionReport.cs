@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = result.Decision?.IsPoisoned(c.Id) == true,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length + c.Carriers.Length, Carriers = c.Carriers.Length, c.PoisonLabels, c.PoisonShare, c.MedianShare, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length + c.Carriers.Length, Carriers = c.Carriers.Length, PoisonLabels = c.CarrierSplit?.PoisonLabels, c.CarrierSplit?.PoisonShare, c.CarrierSplit?.MedianShare, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -199,8 +199,8 @@ public static class DetectionReport
             ? string.Create(CultureInfo.InvariantCulture, $"isolation {isolation:G3}{(s.WholeLabels.Count > 0 ? $", {WholeLabelsText(s)}: classes" : "")}{(s.Members.Length + s.Carriers.Length > s.Size ? $", extended to {s.Members.Length + s.Carriers.Length} within its labels" : "")}{CarriersText(s)}")
             : string.Create(CultureInfo.InvariantCulture, $"shift {s.Shift:G3}, {s.Agreements}{(s.Flagged ? $", extended to {s.Members.Length}" : "")}");
 
-    private static string CarriersText(SuspectCluster s) => s.Carriers.Length == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
-        $", {s.Carriers.Length} set aside as trigger carriers that keep their labels (label(s) {string.Join(", ", s.PoisonLabels)} hold {s.PoisonShare:P0} of their samples in the islands, the median label {s.MedianShare:P0})");
+    private static string CarriersText(SuspectCluster s) =>
+        s.CarrierSplit is { } split && s.Carriers.Length > 0 ? $", {s.Carriers.Length} set aside as trigger carriers that keep their labels ({split.Evidence})" : "";
 
     /// <summary>Where a suspect was found: within one training label or in the whole data set.</summary>
     public static string SuspectScope(SuspectCluster suspect, IReadOnlyList<string> classNames) =>
