@@ -49,6 +49,19 @@ public static class ClassConditionalSearch
     /// </summary>
     public const double SharedEarlyDirection = 0.4;
 
+    /// <summary>
+    /// All-to-one poison that the whole set did not isolate sits in one label only: a large shift
+    /// there that is this many times the strongest shift of any other label's group. Benign labels'
+    /// strongest groups are alike (the top label over the runner-up at most 1.26 on the development
+    /// cases, docs/results.md, "One label alone"); twice the next label, as a carrier label's share
+    /// (<see cref="TriggerCarriers.OutstandingShareRatio"/>).
+    /// </summary>
+    public const double LoneShiftRatio = 2.0;
+
+    /// <summary>The all-to-one test: a large shift, <see cref="LoneShiftRatio"/> times any other label's.</summary>
+    public static bool StandsAlone(double? shift, double? largeShiftBar, double? otherLabelsShift) =>
+        shift >= largeShiftBar && otherLabelsShift is { } other && shift >= LoneShiftRatio * other;
+
     /// <summary>The untargeted test's first part: a shift of at least <see cref="SharedShiftFloor"/> that recurs at <see cref="SharedDirection"/> where the classifier reads.</summary>
     public static bool RecursAcrossLabels(double? shift, double? agreement) => shift >= SharedShiftFloor && agreement >= SharedDirection;
 
@@ -91,6 +104,7 @@ public static class ClassConditionalSearch
                 ShiftSpace = read.Name,
                 LargeShiftBar = large,
                 Agreement = c.Agreement,
+                OtherLabelsShift = c.OtherLabelsShift,
                 EarlyAgreement = c.EarlyAgreement,
                 SharedEarlyAgreement = c.SharedEarlyAgreement,
             })
@@ -113,6 +127,7 @@ public static class ClassConditionalSearch
         public double Shift { get; } = Math.Sqrt(Offset.Sum(o => o * o) / Math.Max(1, RestDeviation.Count(d => d >= GroupExtension.ConstantColumn)));
         public double[] Unexplained { get; set; } = [];
         public double Agreement { get; set; }
+        public double? OtherLabelsShift { get; set; }
         public double[] UnexplainedEarly { get; set; } = [];
         public double? EarlyAgreement { get; set; }
         public double? SharedEarlyAgreement { get; set; }
@@ -162,12 +177,13 @@ public static class ClassConditionalSearch
         return new Candidate(label, points.Select(p => rows[p]).ToArray(), rows, offset, restDeviation);
     }
 
-    // Two ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
+    // Three ways a label's group shows a trigger. All-to-all: a large shift in at least half the labels
     // at once (each label's poison comes from another class, so the directions differ where the
     // classifier reads), whose unexplained part in the first layers recurs among the other labels'
     // large shifts (one trigger in the input; benign groups that look like another class shift each
     // their own way there). Shared trigger (untargeted): a smaller shift whose unexplained part points
     // the same way in the median other label, where the classifier reads and in the first layers.
+    // All-to-one: a large shift in one label that no other label comes near.
     // Flags the candidates and returns the shift that counted as large.
     private static double Decide(List<Candidate> candidates, int labelCount, double largeShiftOverTypical, UnexplainedShift? unexplainedEarly)
     {
@@ -194,8 +210,11 @@ public static class ClassConditionalSearch
             foreach (var candidate in shared) candidate.SharedEarlyAgreement = MedianLabelsBest(candidate, shared, c => c.UnexplainedEarly);
         }
         var untargeted = shared.Where(c => c.SharedEarlyAgreement >= SharedEarlyDirection).ToList();
+        var strongest = candidates.GroupBy(c => c.Label).ToDictionary(g => g.Key, g => g.Max(c => c.Shift));
+        if (strongest.Count >= MinLabels)
+            foreach (var candidate in candidates) candidate.OtherLabelsShift = strongest.Where(s => s.Key != candidate.Label).Max(s => s.Value);
         foreach (var candidate in candidates)
-            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || untargeted.Contains(candidate);
+            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || untargeted.Contains(candidate) || StandsAlone(candidate.Shift, large, candidate.OtherLabelsShift);
         return large;
     }
 

@@ -57,15 +57,18 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Within a label: the cosine by which its shift recurs in the median other label.</summary>
     public double? Agreement { get; init; }
 
+    /// <summary>Within a label: the strongest shift of any other label's group, which an all-to-one group must exceed <see cref="ClassConditionalSearch.LoneShiftRatio"/> times; null with fewer than <see cref="ClassConditionalSearch.MinLabels"/> labels weighed.</summary>
+    public double? OtherLabelsShift { get; init; }
+
     /// <summary>Within a label, for a large shift: the cosine by which its shift in the first layers recurs among the other labels' large shifts (the median label's best); null when not measured.</summary>
     public double? EarlyAgreement { get; init; }
 
     /// <summary>Within a label, for a shift that recurs across labels: the cosine by which its shift in the first layers recurs among the other labels' recurring shifts (the median label's best); null when not measured.</summary>
     public double? SharedEarlyAgreement { get; init; }
 
-    /// <summary>Within a label: its agreements across labels, as the verdict and the reports print them.</summary>
+    /// <summary>Within a label: how it compares with other labels, as the verdict and the reports print it.</summary>
     public string Agreements => string.Create(CultureInfo.InvariantCulture,
-        $"agreement {Agreement:G2}{(SharedEarlyAgreement is { } shared ? $" (first layers {shared:G2})" : "")}{(EarlyAgreement is { } early ? $", first layers among large shifts {early:G2}" : "")}");
+        $"agreement {Agreement:G2}{(SharedEarlyAgreement is { } shared ? $" (first layers {shared:G2})" : "")}{(EarlyAgreement is { } early ? $", first layers among large shifts {early:G2}" : "")}{(OtherLabelsShift is > 0 and { } other ? $", {Shift / other:G2}x the strongest other label's shift" : "")}");
 }
 
 /// <summary>What FLARE concluded about a data set.</summary>

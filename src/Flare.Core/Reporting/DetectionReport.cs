@@ -105,7 +105,7 @@ public static class DetectionReport
                 Poisoned = result.Decision?.IsPoisoned(c.Id) == true,
             }),
             result.Verdict,
-            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length + c.Carriers.Length, Carriers = c.Carriers.Length, PoisonLabels = c.CarrierSplit?.PoisonLabels, c.CarrierSplit?.PoisonShare, c.CarrierSplit?.MedianShare, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.Flagged }),
+            Suspects = StrongestSuspects(result).Select(c => new { K = c.DroppedLayers, c.Label, c.Size, Extended = c.Members.Length + c.Carriers.Length, Carriers = c.Carriers.Length, PoisonLabels = c.CarrierSplit?.PoisonLabels, c.CarrierSplit?.PoisonShare, c.CarrierSplit?.MedianShare, c.Suspicion, c.Isolation, c.WholeLabels, c.Shift, c.ShiftSpace, c.LargeShiftBar, c.Agreement, c.EarlyAgreement, c.OtherLabelsShift, c.Flagged }),
             Flagged = result.FlaggedCount,
             FlaggedFraction = (double)result.FlaggedCount / run.Images.Count,
             Metrics = metrics is null ? null : new
@@ -191,7 +191,7 @@ public static class DetectionReport
     public static string LabelStageSetting(DetectionOptions options) =>
         !options.WithinLabels
             ? "within labels: off"
-            : $"a label holding {TriggerCarriers.OutstandingShareRatio:G2}x the median label's share in the islands holds the poison, the others trigger carriers; within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2} with its first layers' shift recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}";
+            : $"a label holding {TriggerCarriers.OutstandingShareRatio:G2}x the median label's share in the islands holds the poison, the others trigger carriers; within labels{(options.LabelsInBatchNorm ? ", in the BatchNorm features" : "")}: shift {ClassConditionalSearch.LargeShift:G2} (and {ClassConditionalSearch.LargeShiftOverTypicalPenultimate:G2}x the median in the penultimate activations, {ClassConditionalSearch.LargeShiftOverTypicalLastLayer:G2}x in the last BatchNorm layer) in half the labels with their first layers' shifts recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}, or in one label at {ClassConditionalSearch.LoneShiftRatio:G2}x any other label's, or {ClassConditionalSearch.SharedShiftFloor:G2} recurring at cosine {ClassConditionalSearch.SharedDirection:G2} with its first layers' shift recurring at cosine {ClassConditionalSearch.SharedEarlyDirection:G2}";
 
     /// <summary>The evidence a suspect's test measured, in the reports' tables.</summary>
     public static string Evidence(SuspectCluster s) =>
@@ -237,8 +237,12 @@ public static class DetectionReport
                 null => "a large shift, but the first layers have too few columns to compare its direction with other labels' (per-layer features)",
                 >= ClassConditionalSearch.SharedEarlyDirection => "a large shift whose first layers agree with other labels', but in fewer than half the labels",
                 var early => $"a large shift, but its first layers' shift recurs among other labels' large shifts at cosine {early:G2}, short of the {ClassConditionalSearch.SharedEarlyDirection:G2} one trigger would give",
-            }
-            : $"short of the {s.LargeShiftBar:G2} shift that counted as large here in half the labels and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+            } + LoneShortfall(s)
+            : $"short of the {s.LargeShiftBar:G2} shift that counted as large here (in half the labels, or in one label at {ClassConditionalSearch.LoneShiftRatio:G2}x any other label's) and of a {ClassConditionalSearch.SharedShiftFloor:G2} shift recurring at cosine {ClassConditionalSearch.SharedDirection:G2}";
+
+    private static string LoneShortfall(SuspectCluster s) => s.OtherLabelsShift is { } other
+        ? string.Create(CultureInfo.InvariantCulture, $", and it is {s.Shift / other:G2}x the strongest other label's shift, short of the {ClassConditionalSearch.LoneShiftRatio:G2}x a group in one label alone needs")
+        : "";
 
     private static void AppendEvidence(StringBuilder text, DetectionRun run)
     {
