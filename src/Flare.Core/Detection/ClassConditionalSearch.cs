@@ -12,12 +12,15 @@ namespace Flare.Detection;
 /// have collapsed onto the label's own representation, while the poisoned group stands apart,
 /// shifted from the rest of its label (in the label's own standard deviations per column), and in
 /// the first layers, where the model still sees pixels, every label's poisoned group is shifted the
-/// same way: by the one trigger. A chain of named stages: cluster each label, measure each cluster's
-/// shift, decide, extend the flagged groups (<see cref="GroupExtension"/>). Where the model has a linear head
-/// Flare can read, labels are clustered, measured and extended in its input (the penultimate
-/// activations); otherwise, or with <see cref="DetectionOptions.LabelsInBatchNorm"/>, clustered in the
-/// whole search's subspace and measured in the last BatchNorm layer. Measured margins and the
-/// held-out checks: docs/results.md, "Within each label" to "One trigger in the first layers".
+/// same way: by the one trigger. All-to-one poison that forms no island of the whole set is such a
+/// group in its target label alone, shifted far beyond any other label's groups. A chain of named
+/// stages: cluster each label, measure each cluster's shift, decide, extend the flagged groups
+/// (<see cref="GroupExtension"/>). Where the model has a linear head Flare can read, labels are
+/// clustered, measured and extended in its input (the penultimate activations); otherwise, or with
+/// <see cref="DetectionOptions.LabelsInBatchNorm"/>, clustered in the whole search's subspace and
+/// measured in the last BatchNorm layer. Measured margins and the
+/// held-out checks: docs/results.md, "Within each label" to "One trigger in the first layers", and
+/// "One label alone".
 /// </summary>
 public static class ClassConditionalSearch
 {
