@@ -57,7 +57,7 @@ public sealed record SuspectCluster(int DroppedLayers, int? Label, int Size, boo
     /// <summary>Within a label: the cosine by which its shift recurs in the median other label.</summary>
     public double? Agreement { get; init; }
 
-    /// <summary>Within a label: the strongest shift of any other label's group, which an all-to-one group must exceed <see cref="ClassConditionalSearch.LoneShiftRatio"/> times; null with fewer than <see cref="ClassConditionalSearch.MinLabels"/> labels weighed.</summary>
+    /// <summary>Within a label: the strongest shift of any other label's group, which an all-to-one group must exceed <see cref="ClassConditionalSearch.LoneShiftRatio"/> times; null with fewer than <see cref="ClassConditionalSearch.MinLabels"/> labels weighed, or where the shift is read in the last BatchNorm layer.</summary>
     public double? OtherLabelsShift { get; init; }
 
     /// <summary>Within a label, for a large shift: the cosine by which its shift in the first layers recurs among the other labels' large shifts (the median label's best); null when not measured.</summary>
