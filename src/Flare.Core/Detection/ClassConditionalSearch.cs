@@ -61,10 +61,6 @@ public static class ClassConditionalSearch
     /// </summary>
     public const double LoneShiftRatio = 2.0;
 
-    /// <summary>The all-to-one test: a large shift, <see cref="LoneShiftRatio"/> times any other label's.</summary>
-    public static bool StandsAlone(double? shift, double? largeShiftBar, double? otherLabelsShift) =>
-        shift >= largeShiftBar && otherLabelsShift is { } other && shift >= LoneShiftRatio * other;
-
     /// <summary>The untargeted test's first part: a shift of at least <see cref="SharedShiftFloor"/> that recurs at <see cref="SharedDirection"/> where the classifier reads.</summary>
     public static bool RecursAcrossLabels(double? shift, double? agreement) => shift >= SharedShiftFloor && agreement >= SharedDirection;
 
@@ -222,8 +218,10 @@ public static class ClassConditionalSearch
         var strongest = candidates.GroupBy(c => c.Label).ToDictionary(g => g.Key, g => g.Max(c => c.Shift));
         if (read.WeighsLoneShifts && strongest.Count >= MinLabels)
             foreach (var candidate in candidates) candidate.OtherLabelsShift = strongest.Where(s => s.Key != candidate.Label).Max(s => s.Value);
+        // All-to-one: a large shift LoneShiftRatio times any other label's.
+        var lone = candidates.Where(c => c.Shift >= large && c.Shift >= LoneShiftRatio * c.OtherLabelsShift).ToList();
         foreach (var candidate in candidates)
-            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || untargeted.Contains(candidate) || StandsAlone(candidate.Shift, large, candidate.OtherLabelsShift);
+            candidate.Flagged = (allToAll && triggered.Contains(candidate)) || untargeted.Contains(candidate) || lone.Contains(candidate);
         return large;
     }
 

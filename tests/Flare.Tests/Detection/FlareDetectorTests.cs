@@ -148,16 +148,24 @@ public class ClassConditionalSearchTests
         Assert.All(suspects, s => Assert.True(s.LargeShiftBar >= ClassConditionalSearch.LargeShift));
     }
 
-    [Fact]
-    public void PenultimateActivationsWithoutATriggerFlagNothing()
+    [Theory]
+    [InlineData(29, 0.0, false)]
+    [InlineData(33, 8.0, true)]
+    public void PenultimateGroupsAlikeInEveryLabelFlagNothing(ulong seed, double groupShift, bool large)
     {
-        var fixture = LabelFixture.Build(seed: 29, group: _ => LabelFixture.NoShift);
-        var penultimate = fixture.Penultimate(seed: 30, triggerShift: 0);
+        // Without a trigger, or with every label's group shifted as far where the classifier reads,
+        // each on its label's own column (towards nothing the labels share): one label's group is
+        // no outlier among them.
+        var fixture = LabelFixture.Build(seed, group: _ => LabelFixture.NoShift);
+        var penultimate = fixture.Penultimate(seed + 1, triggerShift: groupShift);
 
         var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
+        var strongest = suspects.MaxBy(s => s.Shift)!;
+        Assert.Equal(large, strongest.Shift >= strongest.LargeShiftBar);
+        Assert.True(strongest.Shift < ClassConditionalSearch.LoneShiftRatio * strongest.OtherLabelsShift, Describe(suspects));
     }
 
     [Fact]
@@ -225,21 +233,6 @@ public class ClassConditionalSearchTests
         Assert.True(metrics.FalsePositiveRate <= 0.01, $"FPR {metrics.FalsePositiveRate:P2}: {Describe(suspects)}");
         Assert.All(suspects.Where(s => s.Flagged), s => Assert.True(s.Label == 0 && s.Shift >= ClassConditionalSearch.LoneShiftRatio * s.OtherLabelsShift, Describe(suspects)));
         Assert.Contains("x the strongest other label's shift", suspects.First(s => s.Flagged).Agreements);
-    }
-
-    [Fact]
-    public void GroupsShiftedAlikeInEveryLabelDoNotStandAlone()
-    {
-        // Every label's group shifted as far where the classifier reads, each on its label's own
-        // column (towards nothing the labels share): one label's is no outlier among them.
-        var fixture = LabelFixture.Build(seed: 33, group: _ => LabelFixture.NoShift);
-        var penultimate = fixture.Penultimate(seed: 34, triggerShift: 8);
-
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
-
-        Assert.DoesNotContain(suspects, s => s.Flagged);
-        var strongest = suspects.MaxBy(s => s.Shift)!;
-        Assert.True(strongest.Shift >= strongest.LargeShiftBar && strongest.Shift < ClassConditionalSearch.LoneShiftRatio * strongest.OtherLabelsShift, Describe(suspects));
     }
 
     [Fact]
