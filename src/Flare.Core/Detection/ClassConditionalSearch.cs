@@ -67,9 +67,12 @@ public static class ClassConditionalSearch
     /// <summary>Fewer labels than this cannot show that a shift recurs across labels.</summary>
     public const int MinLabels = 3;
 
-    /// <summary>Every cluster weighed within a label, members as indices into the whole data set; flagged ones passed a test and carry the samples they were extended by.</summary>
+    /// <summary>What the search within labels did: every cluster weighed within a label, members as indices into the whole data set (flagged ones passed a test and carry the samples they were extended by); or, when the labels could not be searched, why.</summary>
+    public sealed record Outcome(IReadOnlyList<SuspectCluster> Groups, string? NotSearched = null);
+
+    /// <summary>Searches each label; see <see cref="Outcome"/>.</summary>
     /// <param name="excluded">Samples already flagged in the whole data set; they are left out of their labels.</param>
-    public static IReadOnlyList<SuspectCluster> Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, IReadOnlyList<bool> excluded, DetectionOptions options, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
+    public static Outcome Find(LatentFeatures features, int droppedLayers, IReadOnlyList<int> labels, IReadOnlyList<bool> excluded, DetectionOptions options, DenseMatrix? penultimate = null, CancellationToken cancellationToken = default)
     {
         if (labels.Count != features.Count) throw new ArgumentException($"{labels.Count} labels for {features.Count} samples", nameof(labels));
         if (excluded.Count != features.Count) throw new ArgumentException($"{excluded.Count} exclusions for {features.Count} samples", nameof(excluded));
@@ -81,8 +84,12 @@ public static class ClassConditionalSearch
         // The last BatchNorm layer serves only with per-channel features (the per-layer
         // representation keeps one summary of it). A shift is compared across labels, and its
         // unexplained part needs more columns than the class means span.
-        if (!inPenultimate && features.Representation != Representation.Channel) return [];
-        if (groups.Count < MinLabels || read.Columns.Length <= groups.Count) return [];
+        if (!inPenultimate && features.Representation != Representation.Channel)
+            return new([], "per-layer features without the model's linear head keep no per-channel last layer to measure a label's groups in");
+        if (groups.Count < MinLabels)
+            return new([], $"{groups.Count} label(s) are too few to tell a trigger that recurs across labels (at least {MinLabels} needed); only islands of the whole set were searched, so all-to-all and untargeted poison can go unseen");
+        if (read.Columns.Length <= groups.Count)
+            return new([], $"the {read.Name} has {read.Columns.Length} columns, no more than the {groups.Count} labels, too few to separate a trigger from the class means");
         var clusterSpace = inPenultimate ? penultimate! : features.WithoutLastLayers(droppedLayers);
         var minClusterSize = options.MinClusterSizeFor(features.Count);
         var candidates = new List<Candidate>();
@@ -94,7 +101,7 @@ public static class ClassConditionalSearch
         var firstLayers = Enumerable.Range(0, features.LayerOfColumn.Length).Where(c => features.LayerOfColumn[c] < (features.LayerCount + 1) / 2).ToArray();
         var unexplainedEarly = firstLayers.Length > groups.Count ? new UnexplainedShift(features.Features, firstLayers, groups) : null;
         var large = Decide(candidates, groups.Count, read, unexplainedEarly);
-        return candidates
+        return new(candidates
             .Select(c => new SuspectCluster(droppedLayers, c.Label, c.Members.Length, c.Flagged)
             {
                 Members = c.Flagged ? GroupExtension.Extend(extendIn.Matrix, extendIn.Columns, c.Members, c.LabelRows) : c.Members,
@@ -107,7 +114,7 @@ public static class ClassConditionalSearch
                 EarlyAgreement = c.EarlyAgreement,
                 SharedEarlyAgreement = c.SharedEarlyAgreement,
             })
-            .ToList();
+            .ToList());
     }
 
     /// <summary>

@@ -180,17 +180,19 @@ public static class FlareDetector
         // All-to-all and untargeted poison splits by target label: one island in the whole set need
         // not be all of it, so the labels are searched whether or not the whole set held one.
         var searchedLabels = labels is not null && options.WithinLabels;
+        string? labelsNotSearched = null;
         if (searchedLabels)
         {
             using var stage = progress.Begin($"searching within each label (k = {shown.DroppedLayers})", 1);
             var explained = (bool[])flagged.Clone();
             foreach (var point in suspects.SelectMany(s => s.Carriers)) explained[point] = true;
-            var groups = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, explained, options, penultimate, cancellationToken);
+            var (groups, notSearched) = ClassConditionalSearch.Find(features, shown.DroppedLayers, labels!, explained, options, penultimate, cancellationToken);
             foreach (var group in groups.Where(i => i.Flagged))
                 foreach (var point in group.Members) flagged[point] = true;
             suspects.AddRange(groups);
             ProcessMemory.Release();
-            stage.Advance(1, $"{groups.Where(i => i.Flagged).Select(i => i.Label).Distinct().Count()} label(s) with a shifted group");
+            labelsNotSearched = notSearched is null ? null : $"; labels not searched: {notSearched}";
+            stage.Advance(1, notSearched is null ? $"{groups.Where(i => i.Flagged).Select(i => i.Label).Distinct().Count()} label(s) with a shifted group" : "not searched");
         }
         var searchSeconds = clock.Elapsed.TotalSeconds;
         var flaggedGroups = suspects.Where(s => s.Flagged && s.Label is not null).ToList();
@@ -199,12 +201,12 @@ public static class FlareDetector
             : null;
         var verdict = (deciding, withinLabels) switch
         {
-            (not null, null) => decision!.Reason + islandExtension + carrierText,
+            (not null, null) => decision!.Reason + islandExtension + carrierText + labelsNotSearched,
             (not null, _) => $"{decision!.Reason}{islandExtension}{carrierText}; {withinLabels}",
             (null, not null) => $"no island in the whole data set; {withinLabels}",
             _ => trials.Any(t => t.Stable)
-                ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels ? " nor within any label" : "")}: nothing flagged"
-                : $"no stable subspace (k = 0..{maxDropped}): nothing flagged",
+                ? $"no isolated minority cluster in the stable subspaces (k = 0..{maxDropped}){(searchedLabels && labelsNotSearched is null ? " nor within any label" : "")}: nothing flagged{labelsNotSearched}"
+                : $"no stable subspace (k = 0..{maxDropped}): nothing flagged{labelsNotSearched}",
         };
         return new DetectionResult
         {

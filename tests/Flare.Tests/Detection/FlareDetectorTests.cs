@@ -84,7 +84,7 @@ public class ClassConditionalSearchTests
         // the first layers all groups are shifted the same way, by the trigger.
         var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), trigger: true);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups;
 
         var metrics = fixture.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
@@ -101,7 +101,7 @@ public class ClassConditionalSearchTests
         // data set whose classes look alike, not one trigger (the clean Fashion-MNIST case).
         var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5));
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups;
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.Equal(LabelCount, suspects.Where(s => s.Shift >= s.LargeShiftBar).Select(s => s.Label).Distinct().Count());
@@ -118,8 +118,8 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed: 21, group: l => LabelFixture.TowardsClass(l, (l + 1) % LabelCount, 2.5), trigger: true, hidden: 16);
         var penultimate = fixture.Penultimate(seed: 26, triggerShift: 8);
 
-        var alongTheLastLayer = fixture.Score(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate);
+        var alongTheLastLayer = fixture.Score(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate).Groups;
 
         var metrics = fixture.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
@@ -137,8 +137,8 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed: 27, group: _ => LabelFixture.NoShift, trigger: true);
         var penultimate = fixture.Penultimate(seed: 28, triggerShift: 8);
 
-        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate);
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var alongTheLastLayer = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, InBatchNorm, penultimate).Groups;
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate).Groups;
 
         Assert.DoesNotContain(alongTheLastLayer, s => s.Flagged);
         var metrics = fixture.Score(suspects);
@@ -159,7 +159,7 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed, group: _ => LabelFixture.NoShift);
         var penultimate = fixture.Penultimate(seed + 1, triggerShift: groupShift);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate).Groups;
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.All(suspects, s => Assert.InRange(s.Suspicion, 0, SuspectCluster.HighestUnflagged));
@@ -175,7 +175,7 @@ public class ClassConditionalSearchTests
         // the same in every label.
         var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8), trigger: true);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups;
 
         var metrics = fixture.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
@@ -191,7 +191,7 @@ public class ClassConditionalSearchTests
         // the model did not learn (label noise), which are other classes' images, not one trigger.
         var fixture = LabelFixture.Build(seed: 22, group: _ => LabelFixture.Trigger(0.8));
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups;
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         var shared = suspects.Where(s => s.Shift >= ClassConditionalSearch.SharedShiftFloor && s.Agreement >= ClassConditionalSearch.SharedDirection).ToList();
@@ -208,7 +208,7 @@ public class ClassConditionalSearchTests
         // BatchNorm layer, where a lone label's shift is not weighed.
         var fixture = LabelFixture.Build(seed: 23, group: l => LabelFixture.TowardsClass(l, (l + 2) % LabelCount, l == 0 ? 2.0 : 0.4));
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options).Groups;
 
         Assert.DoesNotContain(suspects, s => s.Flagged);
         Assert.Contains(suspects, s => s.Label == 0 && s.Shift >= ClassConditionalSearch.LargeShift);
@@ -226,7 +226,7 @@ public class ClassConditionalSearchTests
         var targetOnly = fixture with { Truth = fixture.Truth.Select((t, i) => t && fixture.Labels[i] == 0).ToArray() };
         var penultimate = targetOnly.Penultimate(seed: 32, triggerShift: 8);
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options, penultimate).Groups;
 
         var metrics = targetOnly.Score(suspects);
         Assert.True(metrics.TruePositiveRate >= 0.95, $"TPR {metrics.TruePositiveRate:P1}: {Describe(suspects)}");
@@ -240,7 +240,14 @@ public class ClassConditionalSearchTests
     {
         var fixture = LabelFixture.Build(seed: 24, group: _ => LabelFixture.Trigger(0.8), labels: 2);
 
-        Assert.Empty(ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options));
+        var (groups, notSearched) = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, fixture.Nothing, Options);
+
+        Assert.Empty(groups);
+        Assert.Contains("2 label(s) are too few", notSearched);
+        // The verdict must not read as though every label had been searched and found clean.
+        var result = FlareDetector.Detect(fixture.Features, new DetectionOptions { MinClusterSize = 20, MaxDroppedLayers = 0 }, SilentProgress.Instance, fixture.Labels);
+        Assert.DoesNotContain("nor within any label", result.Verdict);
+        Assert.Contains("labels not searched: 2 label(s) are too few", result.Verdict);
     }
 
     [Fact]
@@ -251,7 +258,7 @@ public class ClassConditionalSearchTests
         var fixture = LabelFixture.Build(seed: 25, group: _ => LabelFixture.Trigger(0.8), trigger: true, island: true);
         var flaggedByTheWholeSet = Enumerable.Range(0, fixture.Labels.Length).Select(i => fixture.Labels[i] == 0 && fixture.Truth[i]).ToArray();
 
-        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, flaggedByTheWholeSet, Options);
+        var suspects = ClassConditionalSearch.Find(fixture.Features, 0, fixture.Labels, flaggedByTheWholeSet, Options).Groups;
 
         Assert.DoesNotContain(suspects, s => s.Members.Any(m => flaggedByTheWholeSet[m]));
         Assert.Equal([1, 2, 3, 4], suspects.Where(s => s.Flagged).Select(s => s.Label!.Value).Distinct().Order());
