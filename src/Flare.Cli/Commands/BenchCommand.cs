@@ -33,7 +33,8 @@ internal static class BenchCommand
         var limit = new Option<int>("--limit") { Description = "Training images (class-balanced subset)", DefaultValueFactory = _ => 10_000 };
         var testLimit = new Option<int>("--test-limit") { Description = "Test images for BA and ASR", DefaultValueFactory = _ => 2_000 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (flip augmentation)", DefaultValueFactory = _ => TrainingOptions.DetectionModelEpochs };
-        var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
+        var learningRate = new Option<double>("--lr") { Description = "Learning rate: cosine's start, one cycle's peak", DefaultValueFactory = _ => TrainingOptions.DetectionModelLearningRate };
+        var schedule = CommonOptions.Schedule(TrainingOptions.ForDetection().Schedule);
         var channelsFirst = ChannelsFirstOption();
         var float32 = CommonOptions.Float32();
         var width = new Option<int>("--width") { Description = "ResNet-18 width", DefaultValueFactory = _ => 16 };
@@ -41,7 +42,7 @@ internal static class BenchCommand
         var seed = CommonOptions.Seed();
         var command = new Command("detection", "Poison, train, measure BA/ASR and detect with both representations, per attack and mode")
         {
-            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, learningRate, channelsFirst, float32, width, imageSize.Option, seed,
+            train, test, output, attacks, modes, clean, rate, limit, testLimit, epochs, learningRate, schedule, channelsFirst, float32, width, imageSize.Option, seed,
         };
         command.SetAction(parse => CommandRunner.Run(() =>
         {
@@ -61,7 +62,7 @@ internal static class BenchCommand
                 TestLimit = parse.GetValue(testLimit),
                 ImageSize = imageSize.Read(parse),
                 Rate = parse.GetValue(rate),
-                Training = TrainingOptions.ForDetection() with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), ChannelsLast = !parse.GetValue(channelsFirst), BFloat16Convolutions = !parse.GetValue(float32) },
+                Training = TrainingOptions.ForDetection() with { Width = parse.GetValue(width), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), Schedule = LearningRateSchedules.Parse(parse.GetValue(schedule)!), ChannelsLast = !parse.GetValue(channelsFirst), BFloat16Convolutions = !parse.GetValue(float32) },
                 Seed = parse.GetValue(seed),
             };
             var folder = OutputPaths.CheckNotInputs(parse.GetValue(output)!, "--out", [new(settings.TrainData, "--train"), new(settings.TestData, "--test")]);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Flare.Data;
 using Flare.Progress;
+using Flare.Training;
 
 namespace Flare.Cli.Commands;
 
@@ -16,6 +17,10 @@ internal static class CommonOptions
     /// <summary>--float32: train with float32 convolutions even where the CPU multiplies bfloat16 natively.</summary>
     public static Option<bool> Float32() =>
         new("--float32") { Description = "Convolve in float32 while training even where the CPU multiplies bfloat16 natively (the default there: faster; the checkpoint records which); for the same model on machines with and without bfloat16" };
+
+    /// <summary>--schedule: the learning-rate schedule, by name.</summary>
+    public static Option<string> Schedule(LearningRateSchedule defaultValue) =>
+        new("--schedule") { Description = "Learning-rate schedule: cosine (to 0 from --lr) or one-cycle (peaking at --lr)", DefaultValueFactory = _ => defaultValue.ToName() };
 
     public static Option<ulong> Seed(ulong defaultValue = 0) =>
         new("--seed") { Description = "Seed for every random step", DefaultValueFactory = _ => defaultValue };

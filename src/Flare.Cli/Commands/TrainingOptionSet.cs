@@ -11,13 +11,14 @@ internal sealed class TrainingOptionSet(TrainingOptions recipe)
     private readonly Option<int?> width = new("--width") { Description = "Channel width (resnet18: 64 = paper, default 16)" };
     private readonly Option<int> epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => recipe.Epochs };
     private readonly Option<int> batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => recipe.BatchSize };
-    private readonly Option<double> lr = new("--lr") { Description = "Initial learning rate (cosine schedule to 0)", DefaultValueFactory = _ => recipe.LearningRate };
+    private readonly Option<double> lr = new("--lr") { Description = "Learning rate: cosine's start, one cycle's peak", DefaultValueFactory = _ => recipe.LearningRate };
+    private readonly Option<string> schedule = CommonOptions.Schedule(recipe.Schedule);
     private readonly Option<ulong> seed = CommonOptions.Seed();
     private readonly Option<bool> float32 = CommonOptions.Float32();
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { model, width, epochs, batch, lr, seed, float32 })
+        foreach (var option in new Option[] { model, width, epochs, batch, lr, schedule, seed, float32 })
             command.Options.Add(option);
     }
 
@@ -30,6 +31,7 @@ internal sealed class TrainingOptionSet(TrainingOptions recipe)
             Epochs = parse.GetValue(epochs),
             BatchSize = parse.GetValue(batch),
             LearningRate = parse.GetValue(lr),
+            Schedule = LearningRateSchedules.Parse(parse.GetValue(schedule)!),
             Augmentation = augmentation,
             Seed = parse.GetValue(seed),
             BFloat16Convolutions = !parse.GetValue(float32),

@@ -101,7 +101,7 @@ public static class MitigationReport
 
     private static string Recipe(MitigationRun run) => run.Result.Method switch
     {
-        MitigationMethod.Retrain => Invariant($"retrained from scratch: {run.Options.Retraining.Epochs} epochs, SGD lr {run.Options.Retraining.LearningRate} (cosine), batch {run.Options.Retraining.BatchSize}, {run.Options.Retraining.Augmentation.ToName()}"),
+        MitigationMethod.Retrain => Invariant($"retrained from scratch: {run.Options.Retraining.Epochs} epochs, SGD lr {run.Options.Retraining.LearningRate} ({run.Options.Retraining.Schedule.ToName()}), batch {run.Options.Retraining.BatchSize}, {run.Options.Retraining.Augmentation.ToName()}"),
         MitigationMethod.Unlearn => $"unlearning and relearning: {run.Options.Unlearning.Describe()}",
         _ => "none",
     };

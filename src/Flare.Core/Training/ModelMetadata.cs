@@ -22,6 +22,9 @@ public sealed record ModelMetadata
     public required int Epochs { get; init; }
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
+
+    /// <summary>The learning-rate schedule (<see cref="LearningRateSchedule"/>); cosine in checkpoints written before it was recorded.</summary>
+    public string Schedule { get; init; } = LearningRateSchedule.Cosine.ToName();
     public required string Augmentation { get; init; }
     public required ulong Seed { get; init; }
     public required string TrainingDataHash { get; init; }
@@ -58,6 +61,7 @@ public sealed record ModelMetadata
         else if (Std.Any(s => !(s > 0 && s <= 1))) problem = $"normalization std [{string.Join(", ", Std)}] is outside (0, 1]";
         else if (TrainingSamples <= 0) problem = $"training_samples {TrainingSamples} is not positive";
         else if (string.IsNullOrWhiteSpace(TrainingDataHash)) problem = "training_data_hash is empty";
+        else if (!Enum.GetValues<LearningRateSchedule>().Any(known => known.ToName() == Schedule)) problem = $"unknown schedule '{Schedule}'";
         if (problem is not null) throw new FlareException($"{path}: corrupt checkpoint metadata: {problem}");
     }
 

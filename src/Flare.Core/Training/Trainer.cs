@@ -50,7 +50,7 @@ public static class Trainer
 
         using var optimizer = torch.optim.SGD(model.parameters(), options.LearningRate, options.Momentum,
             weight_decay: options.WeightDecay);
-        var schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs * stepsPerEpoch);
+        var schedule = options.Schedule.Create(optimizer, options.LearningRate, options.Epochs * stepsPerEpoch);
 
         var history = new List<EpochSummary>();
         var buffer = new float[batchSize * assembler.ImageFloats];
@@ -121,6 +121,7 @@ public static class Trainer
             Epochs = options.Epochs,
             BatchSize = options.BatchSize,
             LearningRate = options.LearningRate,
+            Schedule = options.Schedule.ToName(),
             Augmentation = options.Augmentation.ToName(),
             Seed = options.Seed,
             TrainingDataHash = train.ContentHash(),

@@ -2,7 +2,7 @@ using Flare.Models;
 
 namespace Flare.Training;
 
-/// <summary>The training recipe: SGD with momentum, weight decay and a cosine learning-rate schedule.</summary>
+/// <summary>The training recipe: SGD with momentum, weight decay and a learning-rate schedule (cosine unless asked).</summary>
 public sealed record TrainingOptions
 {
     public string Model { get; init; } = ModelRegistry.DefaultName;
@@ -26,6 +26,9 @@ public sealed record TrainingOptions
         new() { Epochs = DetectionModelEpochs, LearningRate = DetectionModelLearningRate, Augmentation = Augmentation.Flip, Seed = seed };
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 0.1;
+
+    /// <summary>How <see cref="LearningRate"/> moves over the run: cosine to 0 (the recipe), or one cycle peaking at it.</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
     public double Momentum { get; init; } = 0.9;
     public double WeightDecay { get; init; } = 5e-4;
     public Augmentation Augmentation { get; init; } = Augmentation.CropFlip;
