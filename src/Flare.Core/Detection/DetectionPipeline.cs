@@ -37,6 +37,7 @@ public static class DetectionPipeline
         Epochs = 0,
         BatchSize = 0,
         LearningRate = 0,
+        Schedule = "unknown",
         Augmentation = "unknown",
         Seed = 0,
         TrainingDataHash = images.ContentHash(),

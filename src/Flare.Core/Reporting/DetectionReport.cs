@@ -70,7 +70,7 @@ public static class DetectionReport
         return new
         {
             Data = new { Path = Path.GetFullPath(run.DataPath), Samples = run.Images.Count, Classes = run.Images.ClassNames, Formats = run.Images.FormatSummary(), run.Images.Resizing },
-            Model = new { Path = run.ModelPath is null ? null : Path.GetFullPath(run.ModelPath), run.Model.Architecture, run.Model.Width, run.Model.Epochs, run.Model.Augmentation, run.Model.TrainAccuracy, run.Model.ConvolutionPrecision },
+            Model = new { Path = run.ModelPath is null ? null : Path.GetFullPath(run.ModelPath), run.Model.Architecture, run.Model.Width, run.Model.Epochs, run.Model.Schedule, run.Model.LearningRate, run.Model.Augmentation, run.Model.TrainAccuracy, run.Model.ConvolutionPrecision },
             Fit = run.Fit is null ? null : new { run.Fit.Accuracy, run.Fit.TrainedOnThisData, run.Fit.Trusted, run.Fit.Warning, ModelFit.Defaults.MinimumAccuracy },
             Options = new
             {
@@ -151,7 +151,7 @@ public static class DetectionReport
         text.AppendLine($"- data: `{Path.GetFullPath(run.DataPath)}`, {run.Images.Count} images of {run.Images.Width}x{run.Images.Height}, {run.Images.ClassNames.Count} classes");
         if (run.Images.FormatSummary() is { } formats) text.AppendLine($"- file formats: {formats}");
         if (run.Images.Resizing is { } resizing) text.AppendLine($"- resizing: {resizing}");
-        text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs, augmentation {run.Model.Augmentation}, convolutions in {run.Model.ConvolutionPrecision}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
+        text.AppendLine($"- model: {run.Model.Architecture} width {run.Model.Width}, {run.Model.Epochs} epochs ({run.Model.Schedule} schedule, learning rate {run.Model.LearningRate.ToString(CultureInfo.InvariantCulture)}), augmentation {run.Model.Augmentation}, convolutions in {run.Model.ConvolutionPrecision}, last-epoch training accuracy {OptionalPercent(run.Model.TrainAccuracy)}");
         text.AppendLine($"- features: {result.Representation.ToName()} representation, {run.Model.Architecture} BatchNorm layers: {result.Trials[0].Columns} columns");
         text.AppendLine($"- settings: UMAP {run.Options.Neighbors} neighbours, min_dist {run.Options.MinDist}, seed {run.Options.Seed}; HDBSCAN min_cluster_size {result.MinClusterSize}; xi {run.Options.Xi}, depth {run.Options.Depth}, isolation {run.Options.Isolation}, {LabelStageSetting(run.Options)}").AppendLine();
         text.AppendLine("## Stable subspace search").AppendLine();
