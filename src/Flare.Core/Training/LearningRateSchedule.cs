@@ -7,7 +7,7 @@ namespace Flare.Training;
 /// is the recipe. One cycle (Smith and Topin's super-convergence, with PyTorch's defaults: up from a
 /// 25th of the rate to the rate over the first 30 % of the steps, then down by a further 10^4, momentum
 /// cycled between 0.95 and 0.85 the other way) is the usual schedule for fitting in fewer epochs;
-/// measured for the detection model in docs/benchmarks.md, "One cycle".
+/// measured for the detection model in docs/benchmarks.md, "One cycle in 12 epochs".
 /// </summary>
 public enum LearningRateSchedule
 {
